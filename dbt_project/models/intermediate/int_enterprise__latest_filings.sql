@@ -1,0 +1,17 @@
+{#- Downstream sees one row per filing: its latest revision, whichever channel delivered it. -#}
+with filings as (
+    select * from {{ ref('stg_files__enterprise') }}
+),
+
+latest as (
+    {{ latest_revision('filings') }}
+),
+
+final as (
+    select
+        *,
+        {{ uscc_checksum_ok('uscc') }} as uscc_valid
+    from latest
+)
+
+select * from final

@@ -1,0 +1,299 @@
+"""The filing contract: every family's fields, their Chinese headers, types, units and record rules.
+
+This module is the single source of the contract in `shared/reference/filing-formats.md`. The Arrow landing
+schemas, the header maps of the file-drop reader, the quarantine rules and the dbt source columns are all derived
+from it, so a field is added or renamed here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import pyarrow as pa
+
+
+class Kind(str, Enum):
+    TEXT = "text"
+    INT = "int"
+    DECIMAL = "decimal"
+    DATE = "date"
+    BOOL = "bool"
+    TIMESTAMP = "timestamp"
+
+
+# Money lands as exact decimals. Precision 18 keeps them in 64 bits (DuckDB parses wider decimals ~200x slower);
+# 4 places keep 元 converted to 千元 exact to the fen.
+DECIMAL_TYPE = pa.decimal128(18, 4)
+
+ARROW_TYPES: dict[Kind, pa.DataType] = {
+    Kind.TEXT: pa.string(),
+    Kind.INT: pa.int64(),
+    Kind.DECIMAL: DECIMAL_TYPE,
+    Kind.DATE: pa.date32(),
+    Kind.BOOL: pa.bool_(),
+    Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+}
+
+# The unit a money column is declared in, and what one of each declared unit is worth in yuan.
+YUAN_PER_UNIT = {"元": 1, "千元": 1_000, "万元": 10_000, "亿元": 100_000_000}
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    header: str
+    kind: Kind
+    required: bool = False
+    unit: str | None = None  # money unit of the contract ("千元", "万元"); a unit row may declare another
+    minimum: float | None = None  # inclusive lower bound
+    maximum: float | None = None  # inclusive upper bound
+    uscc: bool = False  # an 18-character unified social credit code
+    division: bool = False  # a 6-digit GB/T 2260 code
+    personal: bool = False  # personal data: landed for the record, never published
+    description: str = ""
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return ARROW_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule between two fields of one record: `left` must not exceed `right` when both are present."""
+
+    left: str
+    right: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.left}_le_{self.right}"
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    chinese_name: str
+    fields: tuple[Field, ...]
+    not_greater: tuple[Rule, ...] = ()
+    subject_key: str = "uscc"  # what one filing is about
+
+    def field(self, key: str) -> Field:
+        return self._by_key[key]
+
+    @property
+    def _by_key(self) -> dict[str, Field]:
+        return {f.key: f for f in self.fields}
+
+    @property
+    def keys(self) -> list[str]:
+        return [f.key for f in self.fields]
+
+    @property
+    def header_map(self) -> dict[str, str]:
+        """Chinese header -> key."""
+        return {f.header: f.key for f in self.fields}
+
+    @property
+    def required_keys(self) -> list[str]:
+        return [f.key for f in self.fields if f.required]
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(f.key, f.arrow_type, nullable=not f.required) for f in self.fields])
+
+
+# Every record of every family carries these (filing-formats.md, "Every record carries ...").
+# The file drops' Chinese headers for them are not in the published format; these are the ones the
+# provincial templates use in this project, documented in the README.
+COMMON = (
+    Field("filing_id", "填报编号", Kind.TEXT, required=True, description="stable across corrections"),
+    Field("revision", "修订版本", Kind.INT, required=True, minimum=1, description="a later revision replaces an earlier one"),
+    Field("period", "报告年度", Kind.INT, required=True, minimum=1990, maximum=2100, description="reporting year"),
+    Field("submitted_at", "提交时间", Kind.TIMESTAMP, required=True, description="ISO 8601 with offset"),
+)
+
+
+def _money(key: str, header: str, unit: str = "千元", **kw) -> Field:
+    return Field(key, header, Kind.DECIMAL, unit=unit, **kw)
+
+
+def _count(key: str, header: str, **kw) -> Field:
+    return Field(key, header, Kind.INT, minimum=0, **kw)
+
+
+ENTERPRISE = Family(
+    name="enterprise",
+    chinese_name="企业年报",
+    fields=COMMON
+    + (
+        Field("uscc", "统一社会信用代码", Kind.TEXT, required=True, uscc=True),
+        Field("name", "企业名称", Kind.TEXT, required=True),
+        Field("region_code", "行政区划代码", Kind.TEXT, required=True, division=True),
+        Field("zone_code", "所在国家高新区", Kind.TEXT),
+        Field("industry_code", "行业代码", Kind.TEXT),
+        Field("tech_field", "高新技术领域", Kind.TEXT),
+        Field("established_on", "成立日期", Kind.DATE),
+        Field("hte_cert_no", "高新技术企业证书编号", Kind.TEXT),
+        Field("hte_cert_date", "高新技术企业认定日期", Kind.DATE),
+        Field("sme_reg_no", "科技型中小企业入库编号", Kind.TEXT),
+        _count("employees", "从业人员期末人数"),
+        _count("st_staff", "科技人员数"),
+        _count("rd_staff", "研发人员数"),
+        _count("graduates", "本科及以上学历人员"),
+        _money("revenue", "营业收入", minimum=0),
+        _money("hightech_revenue", "高新技术产品(服务)收入", minimum=0),
+        _money("industrial_output", "工业总产值", minimum=0),
+        _money("net_profit", "净利润"),
+        _money("taxes_paid", "实际上缴税费总额"),
+        _money("exports", "出口总额", minimum=0),
+        _money("total_assets", "资产总计", minimum=0),
+        _money("total_cost", "成本费用总额", minimum=0),
+        _money("rd_expense", "研究开发费用", minimum=0),
+        _money("rd_expense_domestic", "其中:境内研究开发费用", minimum=0),
+        _count("patent_applications", "当年专利申请数"),
+        _count("invention_grants", "当年发明专利授权数"),
+        _count("valid_invention_patents", "拥有有效发明专利数"),
+        _count("class2_ip", "拥有实用新型/外观设计/软件著作权数"),
+        _count("pct_applications", "PCT专利申请数"),
+        Field("energy_tce", "综合能源消费量", Kind.DECIMAL, minimum=0),
+        Field("listed", "是否上市", Kind.BOOL),
+        Field("contact_phone", "填报人电话", Kind.TEXT, personal=True),
+    ),
+    not_greater=(
+        Rule("st_staff", "employees"),
+        Rule("rd_staff", "st_staff"),
+        Rule("graduates", "employees"),
+        Rule("hightech_revenue", "revenue"),
+        Rule("rd_expense_domestic", "rd_expense"),
+    ),
+)
+
+INCUBATOR = Family(
+    name="incubator",
+    chinese_name="孵化载体年报",
+    fields=COMMON
+    + (
+        Field("uscc", "载体统一社会信用代码", Kind.TEXT, required=True, uscc=True),
+        Field("name", "载体名称", Kind.TEXT, required=True),
+        Field("carrier_type", "载体类型", Kind.TEXT),
+        Field("level", "级别", Kind.TEXT),
+        Field("specialised", "是否专业孵化器", Kind.BOOL),
+        Field("region_code", "行政区划代码", Kind.TEXT, division=True),
+        Field("zone_code", "所在国家高新区", Kind.TEXT),
+        Field("established_on", "成立日期", Kind.DATE),
+        Field("area_total", "孵化场地面积", Kind.DECIMAL, minimum=0),
+        Field("area_tenants", "在孵企业使用面积", Kind.DECIMAL, minimum=0),
+        _count("tenants", "在孵企业数"),
+        _count("new_tenants", "当年新增在孵企业数"),
+        _count("graduated_total", "累计毕业企业数"),
+        _count("graduated_this_year", "当年毕业企业数"),
+        _count("tenant_employees", "在孵企业从业人员"),
+        _money("tenant_revenue", "在孵企业总收入", minimum=0),
+        _money("tenant_rd_expense", "在孵企业研发投入", minimum=0),
+        _count("tenants_with_patent_apps", "申请专利的在孵企业数"),
+        _count("tenants_with_valid_ip", "拥有有效知识产权的在孵企业数"),
+        _count("tenants_financed", "获得投融资的在孵企业数"),
+        _money("seed_fund", "孵化基金总额", minimum=0),
+        _count("fund_cases", "孵化基金使用案例数"),
+        _count("staff", "管理机构从业人员"),
+        _count("staff_professional", "其中:专业孵化人员"),
+        _count("mentors", "创业导师人数"),
+        _count("years_reported", "连续报送统计年数"),
+    ),
+    not_greater=(
+        Rule("area_tenants", "area_total"),
+        Rule("new_tenants", "tenants"),
+        Rule("tenants_with_patent_apps", "tenants"),
+        Rule("tenants_with_valid_ip", "tenants"),
+        Rule("tenants_financed", "tenants"),
+        Rule("staff_professional", "staff"),
+    ),
+)
+
+CONTRACT = Family(
+    name="contract",
+    chinese_name="技术合同登记",
+    subject_key="contract_no",
+    fields=COMMON
+    + (
+        Field("contract_no", "合同登记号", Kind.TEXT, required=True),
+        Field("registry_code", "登记机构代码", Kind.TEXT),
+        Field("registry_region_code", "登记机构所在地", Kind.TEXT, division=True),
+        Field("contract_type", "合同类型", Kind.TEXT),
+        Field("signed_on", "签订日期", Kind.DATE),
+        Field("registered_on", "登记日期", Kind.DATE),
+        Field("seller_uscc", "卖方统一社会信用代码", Kind.TEXT, uscc=True),
+        Field("seller_name", "卖方名称", Kind.TEXT),
+        Field("seller_type", "卖方类型", Kind.TEXT),
+        Field("seller_region_code", "卖方所在地", Kind.TEXT, division=True),
+        Field("buyer_uscc", "买方统一社会信用代码", Kind.TEXT, uscc=True),
+        Field("buyer_name", "买方名称", Kind.TEXT),
+        Field("buyer_type", "买方类型", Kind.TEXT),
+        Field("buyer_region_code", "买方所在地", Kind.TEXT, division=True),
+        _money("amount", "成交金额", unit="万元", minimum=0.0001),
+        _money("tech_amount", "技术交易额", unit="万元", minimum=0),
+        Field("tech_field", "技术领域", Kind.TEXT),
+        Field("ip_type", "知识产权类型", Kind.TEXT),
+    ),
+    not_greater=(Rule("tech_amount", "amount"), Rule("signed_on", "registered_on")),
+)
+
+ZONE = Family(
+    name="zone",
+    chinese_name="高新区年报",
+    subject_key="zone_code",
+    fields=COMMON
+    + (
+        Field("zone_code", "高新区代码", Kind.TEXT, required=True),
+        Field("zone_name", "高新区名称", Kind.TEXT),
+        Field("province_code", "所在省份代码", Kind.TEXT, division=True),
+        _count("enterprises", "入统企业数"),
+        _count("employees", "从业人员"),
+        _money("revenue", "营业收入", minimum=0),
+        _money("industrial_output", "工业总产值", minimum=0),
+        _money("net_profit", "净利润"),
+        _money("taxes_paid", "上缴税额"),
+        _money("exports", "出口总额", minimum=0),
+        _money("gdp", "园区生产总值"),
+        _money("city_gdp", "所在城市生产总值", minimum=0),
+        _money("rd_expense", "研发经费内部支出", minimum=0),
+        Field("rd_fte", "研发人员全时当量", Kind.DECIMAL, minimum=0),
+        _count("rd_institutions", "国家级和省级研发机构数"),
+        _count("new_enterprises", "当年新注册企业数"),
+        Field("energy_tce", "综合能源消费量", Kind.DECIMAL, minimum=0),
+        Field("co2_tonnes", "二氧化碳排放量", Kind.DECIMAL, minimum=0),
+        Field("green_ratio", "绿地率", Kind.DECIMAL, minimum=0, maximum=1),
+        Field("area_km2", "规划面积", Kind.DECIMAL, minimum=0),
+    ),
+)
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (ENTERPRISE, INCUBATOR, CONTRACT, ZONE)}
+
+# Lineage columns every landed row carries, after the contract's own fields.
+LINEAGE = pa.schema(
+    [
+        pa.field("_channel", pa.string(), nullable=False),  # "files" or "api"
+        pa.field("_source", pa.string(), nullable=False),  # landing path relative to landing/, or API page id
+        pa.field("_source_sha256", pa.string(), nullable=False),  # of the file, or of the API page body
+        pa.field("_row_number", pa.int64(), nullable=False),  # line in the file (1 = header), or item index
+        pa.field("_loaded_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+def landing_schema(family: Family) -> pa.Schema:
+    """The explicit Arrow schema of a family's raw rows: contract fields, then lineage."""
+    return pa.schema(list(family.arrow_schema()) + list(LINEAGE))
+
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("family", pa.string(), nullable=False),
+        pa.field("rule", pa.string(), nullable=False),  # the first rule the record breaks
+        pa.field("reason", pa.string(), nullable=False),  # every problem, for a person to read
+        pa.field("filing_id", pa.string()),
+        pa.field("record", pa.string(), nullable=False),  # the record as delivered, JSON with the contract keys
+    ]
+    + list(LINEAGE)
+)
+

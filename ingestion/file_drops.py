@@ -1,0 +1,203 @@
+"""Provincial file drops: `landing/{family}/{period}/{province}_{yyyymmdd}.csv|.xlsx` into a table of strings.
+
+Reading is kept apart from typing: this module only decides whether a file can be read as a whole (encoding,
+header, unit row, truncation) and hands every cell on as text, keyed by the contract. A file that cannot be read
+as a whole is rejected with a `DeliveryRejected` that names the file and the problem; nothing of it is landed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ingestion.contracts import YUAN_PER_UNIT, Family, Kind
+
+SUFFIXES = (".csv", ".xlsx")
+# Words a unit row may hold besides money units; they change nothing.
+NEUTRAL_UNITS = {"人", "个", "家", "项", "件", "年", "次", "m²", "平方米", "平方公里", "km²", "吨", "吨标准煤", "%", "人年"}
+UNIT_ROW_MARKERS = {"单位", "计量单位"}
+
+
+class DeliveryRejected(Exception):
+    """A delivery that is rejected whole. The message names the file and what is wrong with it."""
+
+    def __init__(self, source: str, problem: str):
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class ParsedDelivery:
+    """Every cell of a delivery as text, columns named by contract key, plus `_row_number` (line in the file)."""
+
+    table: pa.Table
+    encoding: str
+    # key -> factor that brings the declared money unit to the contract's unit
+    unit_factors: dict[str, float] = field(default_factory=dict)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 with BOM, UTF-8, or GB18030: the three encodings the provinces use."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        data.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"not UTF-8 and not GB18030 (undecodable bytes at offset {exc.start}): wrong encoding or cut in transit"
+        ) from None
+
+
+def read_delivery(path: Path, family: Family, source: str) -> ParsedDelivery:
+    """Read one delivered file. `source` is how the file is named in messages and lineage."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        headers, table, encoding = _read_csv(path, source)
+    elif suffix == ".xlsx":
+        headers, table, encoding = _read_xlsx(path, source)
+    else:
+        raise DeliveryRejected(source, f"unsupported file type {suffix!r}; deliveries are .csv or .xlsx")
+
+    keys = _map_headers(headers, family, source)
+    table = table.rename_columns(keys)
+    header_lines = 1
+    unit_factors: dict[str, float] = {}
+    if table.num_rows and _is_unit_row([table.column(i)[0].as_py() for i in range(table.num_columns)]):
+        unit_factors = _unit_factors(table.slice(0, 1).to_pylist()[0], family, source)
+        table = table.slice(1)
+        header_lines = 2
+    row_numbers = pa.array(range(header_lines + 1, header_lines + 1 + table.num_rows), pa.int64())
+    return ParsedDelivery(table.append_column("_row_number", row_numbers), encoding, unit_factors)
+
+
+def _read_csv(path: Path, source: str) -> tuple[list[str], pa.Table, str]:
+    data = path.read_bytes()
+    if not data.strip():
+        raise DeliveryRejected(source, "the file is empty")
+    try:
+        encoding = detect_encoding(data)
+    except ValueError as exc:
+        raise DeliveryRejected(source, str(exc)) from None
+    text = data.decode(encoding)
+    if not text.endswith(("\n", "\r")):
+        raise DeliveryRejected(source, "the last line has no line end: the file was cut in transit")
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    headers = [h.strip() for h in next(csv.reader([first_line]))]
+    utf8 = data if encoding == "utf-8" else text.encode("utf-8")
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=[f"c{i}" for i in range(len(headers))]),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"c{i}": pa.string() for i in range(len(headers))},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise DeliveryRejected(source, f"cannot be parsed as CSV ({_first_line(exc)}): truncated or malformed") from None
+    return headers, table, encoding
+
+
+def _read_xlsx(path: Path, source: str) -> tuple[list[str], pa.Table, str]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for every kind of broken workbook
+        raise DeliveryRejected(source, f"cannot be opened as XLSX ({_first_line(exc)}): truncated or malformed") from None
+    rows = [row for row in rows if any(cell not in ("", None) for cell in row)]
+    if not rows:
+        raise DeliveryRejected(source, "the workbook's first sheet is empty")
+    headers = [_cell_text(h).strip() for h in rows[0]]
+    width = len(headers)
+    columns = [[_cell_text(row[i]) if i < len(row) else "" for row in rows[1:]] for i in range(width)]
+    table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+    return headers, table, "xlsx"
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet cell as the text a CSV of the same sheet would carry."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e18 else repr(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
+def _map_headers(headers: list[str], family: Family, source: str) -> list[str]:
+    header_map = family.header_map
+    unknown = [h for h in headers if h not in header_map]
+    if unknown:
+        raise DeliveryRejected(
+            source,
+            f"unknown column header(s) {', '.join(map(repr, unknown[:5]))} for the {family.name} family "
+            "(a wrong header, or a file in another encoding than it declares)",
+        )
+    duplicated = sorted({h for h in headers if headers.count(h) > 1})
+    if duplicated:
+        raise DeliveryRejected(source, f"column header(s) appear twice: {', '.join(duplicated)}")
+    keys = [header_map[h] for h in headers]
+    missing = [family.field(k).header for k in family.required_keys if k not in keys]
+    if missing:
+        raise DeliveryRejected(source, f"required column(s) missing: {', '.join(missing)}")
+    # Optional columns a province leaves out are simply absent; typing fills them with nulls.
+    return keys
+
+
+def _is_unit_row(cells: list[str | None]) -> bool:
+    values = [(c or "").strip() for c in cells]
+    if any(v in UNIT_ROW_MARKERS for v in values):
+        return True
+    filled = [v for v in values if v]
+    return bool(filled) and all(v in YUAN_PER_UNIT or v in NEUTRAL_UNITS for v in filled)
+
+
+def _unit_factors(unit_row: dict[str, str], family: Family, source: str) -> dict[str, float]:
+    factors: dict[str, float] = {}
+    for key, declared in unit_row.items():
+        declared = (declared or "").strip()
+        fld = family.field(key)
+        if fld.unit is None or not declared or declared in UNIT_ROW_MARKERS:
+            continue
+        if declared not in YUAN_PER_UNIT:
+            raise DeliveryRejected(source, f"unit row declares {declared!r} for {fld.header}, which is not a money unit")
+        factors[key] = YUAN_PER_UNIT[declared] / YUAN_PER_UNIT[fld.unit]
+    return factors
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+def is_delivery(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith((".", "~$"))
+
+
+__all__ = ["DeliveryRejected", "ParsedDelivery", "detect_encoding", "is_delivery", "read_delivery", "sha256_of", "Kind"]

@@ -1,0 +1,333 @@
+"""The raw layer: landed Parquet per family and period, quarantine, the delivery ledger, and the `raw` schema.
+
+Layout under the raw root (`$NDC_HOME/raw`):
+
+    {family}/{period}/{channel}__{source}.parquet   landed rows, one file per delivered source and period
+    _quarantine/{family}/{channel}__{source}.parquet records that broke a rule
+    _deliveries/{family}.jsonl                       one line per attempt: what was read, landed, quarantined
+
+A source's Parquet files are replaced as a whole (write to a temporary name, then rename), so a re-delivered file
+replaces exactly its own earlier rows, and the ledger line is written last: a run killed half-way leaves a source
+that the next run simply lands again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ingestion.contracts import FAMILIES, QUARANTINE_SCHEMA, Family, landing_schema
+from ingestion.file_drops import DeliveryRejected, is_delivery, read_delivery, sha256_of
+from ingestion.typing import TypedBatch, type_batch
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("files", "api")
+LEDGER_COLUMNS = {
+    "family": "VARCHAR",
+    "channel": "VARCHAR",
+    "source": "VARCHAR",
+    "sha256": "VARCHAR",
+    "size": "BIGINT",
+    "mtime_ns": "BIGINT",
+    "status": "VARCHAR",
+    "encoding": "VARCHAR",
+    "rows_read": "BIGINT",
+    "rows_landed": "BIGINT",
+    "rows_quarantined": "BIGINT",
+    "message": "VARCHAR",
+    "loaded_at": "TIMESTAMPTZ",
+}
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    family: str
+    channel: str
+    source: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    status: str  # "landed" or "rejected"
+    encoding: str | None
+    rows_read: int
+    rows_landed: int
+    rows_quarantined: int
+    message: str | None
+    loaded_at: str
+
+
+@dataclass
+class LandingSummary:
+    family: str
+    landed: list[DeliveryOutcome]
+    rejected: list[DeliveryOutcome]
+    unchanged: int
+
+    @property
+    def rows_landed(self) -> int:
+        return sum(o.rows_landed for o in self.landed)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(o.rows_quarantined for o in self.landed)
+
+
+def _safe_name(source: str) -> str:
+    return source.replace("/", "~")
+
+
+class RawStore:
+    """The raw layer of one `NDC_HOME`."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def family_dir(self, family: str) -> Path:
+        return self.root / family
+
+    def ledger_path(self, family: str) -> Path:
+        return self.root / "_deliveries" / f"{family}.jsonl"
+
+    def quarantine_path(self, family: str, channel: str, source: str) -> Path:
+        return self.root / "_quarantine" / family / f"{channel}__{_safe_name(source)}.parquet"
+
+    def ledger(self, family: str) -> list[dict]:
+        path = self.ledger_path(family)
+        if not path.exists():
+            return []
+        entries = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                # A line cut by a crash: its source was not acknowledged and will be landed again.
+                continue
+        return entries
+
+    def last_attempts(self, family: str) -> dict[str, dict]:
+        return {e["source"]: e for e in self.ledger(family)}
+
+    def record(self, outcome: DeliveryOutcome) -> None:
+        """Acknowledge an attempt in the ledger; written last, so a crash before it means 'land again'."""
+        path = self.ledger_path(outcome.family)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(asdict(outcome), ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def commit_files(
+        self, family: Family, typed: TypedBatch, deliveries: list[tuple[str, str, int, int, str]], loaded_at: dt.datetime
+    ) -> list[DeliveryOutcome]:
+        """Write each delivered file's rows (replacing what it landed before), then acknowledge it."""
+        landed_by = _split_by_source(typed.landed)
+        quarantined_by = _split_by_source(typed.quarantined)
+        outcomes = []
+        for source, sha, size, mtime_ns, encoding in deliveries:
+            landed = landed_by.get(source, typed.landed.schema.empty_table())
+            quarantined = quarantined_by.get(source, typed.quarantined.schema.empty_table())
+            self.replace_source(family, "files", source, landed, quarantined)
+            outcome = DeliveryOutcome(
+                family=family.name, channel="files", source=source, sha256=sha, size=size, mtime_ns=mtime_ns,
+                status="landed", encoding=encoding, rows_read=landed.num_rows + quarantined.num_rows,
+                rows_landed=landed.num_rows, rows_quarantined=quarantined.num_rows, message=None,
+                loaded_at=loaded_at.isoformat(),
+            )
+            self.record(outcome)
+            outcomes.append(outcome)
+        return outcomes
+
+    def replace_source(self, family: Family, channel: str, source: str, landed: pa.Table, quarantined: pa.Table) -> None:
+        """Make `source`'s rows in raw exactly these: old files of the source go, new ones appear."""
+        stem = f"{channel}__{_safe_name(source)}.parquet"
+        old = set(self.family_dir(family.name).glob(f"*/{stem}"))
+        new: set[Path] = set()
+        periods = pc.unique(landed.column("period")).to_pylist() if landed.num_rows else []
+        for period in sorted(periods):
+            part = landed.filter(pc.equal(landed.column("period"), period))
+            target = self.family_dir(family.name) / str(period) / stem
+            _write_atomically(part, target)
+            new.add(target)
+        q_target = self.quarantine_path(family.name, channel, source)
+        if quarantined.num_rows:
+            _write_atomically(quarantined, q_target)
+        elif q_target.exists():
+            q_target.unlink()
+        for stale in old - new:
+            stale.unlink()
+
+
+def _split_by_source(table: pa.Table) -> dict[str, pa.Table]:
+    if not table.num_rows:
+        return {}
+    table = table.sort_by([("_source", "ascending"), ("_row_number", "ascending")])
+    sources = table.column("_source")
+    out, start = {}, 0
+    for value, length in zip(*_run_lengths(sources)):
+        out[value] = table.slice(start, length)
+        start += length
+    return out
+
+
+def _run_lengths(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    encoded = pc.run_end_encode(column.combine_chunks())
+    ends = encoded.run_ends.to_pylist()
+    return encoded.values.to_pylist(), [e - s for s, e in zip([0] + ends[:-1], ends)]
+
+
+def _write_atomically(table: pa.Table, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def scan_landing(landing: Path, family: str) -> list[tuple[str, Path]]:
+    """Every delivery of a family in the landing folder, as (source, path), in a stable order."""
+    base = Path(landing) / family
+    if not base.exists():
+        return []
+    return [(p.relative_to(landing).as_posix(), p) for p in sorted(base.rglob("*")) if is_delivery(p)]
+
+
+BATCH_ROWS = 250_000  # rows typed per query: large enough to amortise planning, small enough for memory
+
+
+@dataclass
+class _Pending:
+    """Deliveries read and waiting to be typed together (they declared the same units)."""
+
+    tables: list[pa.Table]
+    deliveries: list[tuple[str, str, int, int, str]]  # source, sha256, size, mtime_ns, encoding
+    rows: int = 0
+
+
+def land_file_drops(
+    landing: Path,
+    store: RawStore,
+    family_name: str,
+    on_progress: Callable[[int, int, DeliveryOutcome | None], None] | None = None,
+) -> LandingSummary:
+    """Land every new or changed file of one family. Unchanged files are skipped; a rejected file is recorded
+    and leaves what the same source landed before untouched."""
+    family = FAMILIES[family_name]
+    last = store.last_attempts(family_name)
+    deliveries = scan_landing(landing, family_name)
+    summary = LandingSummary(family_name, [], [], 0)
+    pending: dict[tuple, _Pending] = {}
+    loaded_at = dt.datetime.now(dt.timezone.utc)
+
+    def flush(key: tuple) -> None:
+        batch = pending.pop(key)
+        typed = type_batch(family, pa.concat_tables(batch.tables, promote_options="default"), dict(key))
+        for outcome in store.commit_files(family, typed, batch.deliveries, loaded_at):
+            summary.landed.append(outcome)
+            if on_progress:
+                on_progress(len(summary.landed) + len(summary.rejected), len(deliveries), outcome)
+
+    for source, path in deliveries:
+        stat = path.stat()
+        previous = last.get(source)
+        if previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns:
+            summary.unchanged += 1
+            continue
+        sha = sha256_of(path)
+        if previous and previous["sha256"] == sha:
+            summary.unchanged += 1
+            continue
+        try:
+            parsed = read_delivery(path, family, source)
+        except DeliveryRejected as exc:
+            log.warning("rejected %s", exc)
+            outcome = DeliveryOutcome(
+                family=family_name, channel="files", source=source, sha256=sha, size=stat.st_size,
+                mtime_ns=stat.st_mtime_ns, status="rejected", encoding=None, rows_read=0, rows_landed=0,
+                rows_quarantined=0, message=str(exc), loaded_at=loaded_at.isoformat(),
+            )
+            store.record(outcome)
+            summary.rejected.append(outcome)
+            continue
+        key = tuple(sorted(parsed.unit_factors.items()))
+        batch = pending.setdefault(key, _Pending([], []))
+        batch.tables.append(_with_lineage(parsed.table, "files", source, sha, loaded_at))
+        batch.deliveries.append((source, sha, stat.st_size, stat.st_mtime_ns, parsed.encoding))
+        batch.rows += parsed.table.num_rows
+        if batch.rows >= BATCH_ROWS:
+            flush(key)
+    for key in list(pending):
+        flush(key)
+    return summary
+
+
+def _with_lineage(table: pa.Table, channel: str, source: str, sha: str, loaded_at: dt.datetime) -> pa.Table:
+    n = table.num_rows
+    return (
+        table.append_column("_channel", pa.array([channel] * n, pa.string()))
+        .append_column("_source", pa.array([source] * n, pa.string()))
+        .append_column("_source_sha256", pa.array([sha] * n, pa.string()))
+        .append_column("_loaded_at", pa.array([loaded_at] * n, pa.timestamp("us", tz="UTC")))
+    )
+
+
+def _empty_select(schema: pa.Schema) -> str:
+    con = duckdb.connect()
+    try:
+        con.register("empty", schema.empty_table())
+        types = con.execute("SELECT column_name, column_type FROM (DESCRIBE empty)").fetchall()
+    finally:
+        con.close()
+    return "SELECT " + ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in types) + " WHERE false"
+
+
+def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families: Iterable[str] = FAMILIES) -> dict[str, int]:
+    """(Re)define the `raw` schema of the build database as views over the landed Parquet.
+
+    A family or channel with nothing landed yet gets an empty view with the contract's types, so the models
+    downstream build and publish what there is. Returns the row count behind each view.
+    """
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    counts: dict[str, int] = {}
+    for name in families:
+        family = FAMILIES[name]
+        for channel in CHANNELS:
+            files = sorted(store.family_dir(name).glob(f"*/{channel}__*.parquet"))
+            body = _parquet_select(files) if files else _empty_select(landing_schema(family))
+            view = f"raw.{name}_{channel}"
+            con.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
+            counts[view] = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+    q_files = sorted((store.root / "_quarantine").glob("*/*.parquet"))
+    con.execute(
+        "CREATE OR REPLACE VIEW raw.quarantine AS "
+        + (_parquet_select(q_files) if q_files else _empty_select(QUARANTINE_SCHEMA))
+    )
+    ledgers = sorted((store.root / "_deliveries").glob("*.jsonl"))
+    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in LEDGER_COLUMNS.items()) + "}"
+    if ledgers:
+        paths = "[" + ", ".join(f"'{p.as_posix()}'" for p in ledgers) + "]"
+        body = f"SELECT * FROM read_json({paths}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)"
+    else:
+        body = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {k}" for k, t in LEDGER_COLUMNS.items()) + " WHERE false"
+    con.execute(f"CREATE OR REPLACE VIEW raw.ingest_accounting AS {body}")
+    return counts
+
+
+def _parquet_select(files: list[Path]) -> str:
+    paths = "[" + ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in files) + "]"
+    return f"SELECT * FROM read_parquet({paths})"
