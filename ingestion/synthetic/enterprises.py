@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ingestion.reference import tech_fields
 from ingestion.synthetic.reference import Reference
 from ingestion.uscc import CHARSET, WEIGHTS
 
-TECH_FIELDS = ("电子信息", "生物与新医药", "航空航天", "新材料", "高技术服务", "新能源与节能", "资源与环境", "先进制造与自动化")
 # A few real GB/T 4754-2017 classes where high-tech enterprises concentrate; issue 3 vendors the full table.
 INDUSTRY_CODES = ("3911", "3922", "3981", "6511", "6513", "6531", "2710", "2720", "3581", "3841", "7310", "3562")
 HTE_CERT_YEARS = 3  # a high-tech enterprise certificate is valid 3 years (domain-rules §4)
@@ -66,7 +66,7 @@ def build_population(rng: np.random.Generator, ref: Reference, years: range, siz
             "name": [f"{p}{s}科技有限公司" for p, s in zip(counties["prefix"].to_numpy(), np.char.mod("%05d", np.arange(n_total)))],
             "region_code": region_codes,
             "industry_code": rng.choice(INDUSTRY_CODES, size=n_total),
-            "tech_field": rng.choice(TECH_FIELDS, size=n_total),
+            "tech_field": rng.choice(tech_fields(), size=n_total),
             "established_on": established.date,
             "first_year": first_year,
             "last_year": last_year,

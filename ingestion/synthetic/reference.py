@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-SEEDS = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "reference"
+from ingestion.reference import SEEDS
+
 # Relative weight of a province's enterprises by NBS region: a synthetic spread, not a published figure.
 REGION_WEIGHT = {"东部": 3.0, "中部": 1.5, "西部": 1.0, "东北": 0.8}
 

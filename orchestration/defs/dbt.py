@@ -1,0 +1,116 @@
+"""dbt models as assets, from the manifest built ahead of time (`make install`; never parsed at load)."""
+
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import NdcResource
+from orchestration.settings import DBT_PROJECT_DIR
+
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+OWNERS = ["team:data-platform"]
+# The asset group of each folder under models/ (and of seeds), i.e. the layer a reader sees in the graph.
+GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "core": "core", "evaluation": "evaluation"}
+
+
+def group_for(fqn: list[str], resource_type: str) -> str:
+    """The asset group of a dbt node from its fully qualified name (project, folders…, name)."""
+    if resource_type == "seed":
+        return "reference"
+    for folder in reversed(fqn[1:-1]):
+        if folder in GROUP_BY_FOLDER:
+            return GROUP_BY_FOLDER[folder]
+    return "core"
+
+
+class NdcTranslator(DagsterDbtTranslator):
+    """Keys are `[schema, name]` (the relation BI would query); groups follow the model layers."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id)
+        if node is None:  # a source: its key comes from meta.dagster.asset_key (the raw asset)
+            return spec
+        return spec.replace_attributes(
+            key=dg.AssetKey([node["schema"], node["name"]]),
+            group_name=group_for(node["fqn"], node["resource_type"]),
+            owners=OWNERS,
+            kinds={"dbt", "duckdb"},
+        )
+
+
+@cache
+def dbt_project() -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def published_models(manifest_path: Path = MANIFEST) -> list[dg.AssetKey]:
+    """Every model BI reads (schema `analytics`), in the manifest's order."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return [
+        dg.AssetKey([node["schema"], node["name"]])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "analytics"
+    ]
+
+
+@contextmanager
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Run a block with these environment variables set (dbt's subprocess starts inside the block)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def dbt_build_args(full_refresh: bool = False) -> list[str]:
+    return ["build", *(["--full-refresh"] if full_refresh else [])]
+
+
+class DbtRunConfig(dg.Config):
+    full_refresh: bool = False
+
+
+def _check_manifest() -> None:
+    if not MANIFEST.exists():
+        raise FileNotFoundError(f"{MANIFEST} is missing: run `make install` (it builds the dbt manifest ahead of time)")
+
+
+@cache
+def dbt_models() -> dg.AssetsDefinition:
+    _check_manifest()
+
+    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=NdcTranslator(), project=dbt_project(), name="dbt_models")
+    def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, config: DbtRunConfig):
+        with environment(ndc.settings.child_environment()):
+            invocation = dbt.cli(dbt_build_args(config.full_refresh), context=context)
+        yield from invocation.stream()
+
+    return _models
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(
+        project_dir=str(DBT_PROJECT_DIR),
+        profiles_dir=str(DBT_PROJECT_DIR),
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )
+
+
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[dbt_models()])

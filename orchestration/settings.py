@@ -1,0 +1,70 @@
+"""Settings, read once from the environment, every one with a default that works offline.
+
+| variable                  | default                  | what                                              |
+|---------------------------|--------------------------|---------------------------------------------------|
+| `NDC_HOME`                | `<repo>/.ndc`            | landing/, raw/, warehouse/, quality/, dagster/    |
+| `NDC_API_URL`             | unset (no API pull)      | base URL of the national reporting system's API   |
+| `NDC_API_TOKEN`           | unset                    | its bearer token (never logged)                   |
+| `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml)                         |
+| `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to   |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    api_url: str | None = None
+    api_token: str | None = None
+    dbt_target: str = "duckdb"
+    publish_postgres_dsn: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        home = Path(environ.get("NDC_HOME") or REPO_ROOT / ".ndc")
+        if not home.is_absolute():
+            home = REPO_ROOT / home
+        return cls(
+            home=home,
+            api_url=environ.get("NDC_API_URL") or None,
+            api_token=environ.get("NDC_API_TOKEN") or None,
+            dbt_target=environ.get("NDC_DBT_TARGET") or "duckdb",
+            publish_postgres_dsn=environ.get("NDC_PUBLISH_POSTGRES_DSN") or None,
+        )
+
+    def child_environment(self) -> dict[str, str]:
+        """What child processes (dbt) must see so they agree with these settings."""
+        return {"NDC_HOME": str(self.home), "NDC_DBT_TARGET": self.dbt_target}
+
+    @property
+    def landing(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def raw(self) -> Path:
+        return self.home / "raw"
+
+    @property
+    def build_db(self) -> Path:
+        return self.home / "warehouse" / "build.duckdb"
+
+    @property
+    def serving_db(self) -> Path:
+        return self.home / "warehouse" / "serving.duckdb"
+
+    @property
+    def quality_docs(self) -> Path:
+        return self.home / "quality" / "docs"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"

@@ -1,0 +1,39 @@
+"""Shared fixtures: a small generated sample and a helper to run the real `ndc` command on a temporary NDC_HOME."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingestion.synthetic.generate import generate
+
+NDC = Path(sys.executable).parent / "ndc"
+SAMPLE_YEARS = range(2022, 2024)
+SAMPLE_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def sample_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated file drops for two years (seeded), written once per session; copy before changing."""
+    home = tmp_path_factory.mktemp("sample")
+    generate(home, "sample", SAMPLE_YEARS, SAMPLE_SEED)
+    return home / "landing"
+
+
+@pytest.fixture
+def ndc_home(tmp_path: Path, sample_landing: Path) -> Path:
+    """A fresh NDC_HOME holding a copy of the sample's landing folder."""
+    home = tmp_path / "ndc"
+    shutil.copytree(sample_landing, home / "landing")
+    return home
+
+
+def run_ndc(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """The real command line, as an operator runs it."""
+    env = {**os.environ, "NDC_HOME": str(home)}
+    return subprocess.run([str(NDC), *args], env=env, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,69 @@
+"""The code location loads, and its graph is exactly the committed snapshot (a changed graph shows in review).
+
+To accept an intended change: `NDC_UPDATE_SNAPSHOTS=1 make test`, then commit the new snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.definitions import defs
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+
+
+def graph_of(definitions: dg.Definitions) -> dict:
+    graph = definitions.resolve_asset_graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "deps": sorted(p.to_user_string() for p in node.parent_keys),
+            "checks": sorted(c.name for c in node.check_keys),
+            "blocking_checks": sorted(c.name for c in node.check_keys if graph.get_check_spec(c).blocking),
+        }
+    return {
+        "assets": assets,
+        "jobs": sorted(j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__")),
+        "schedules": sorted(
+            [s.name, s.cron_schedule, s.execution_timezone] for s in definitions.schedules or []
+        ),
+    }
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_asset_graph_matches_snapshot():
+    graph = json.loads(json.dumps(graph_of(defs)))
+    if os.environ.get("NDC_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(graph, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert SNAPSHOT.exists(), "no snapshot committed: run NDC_UPDATE_SNAPSHOTS=1 make test"
+    assert graph == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+
+
+def test_every_published_model_is_gated_before_publication():
+    graph = graph_of(defs)["assets"]
+    published = graph["published/serving_duckdb"]["deps"]
+    assert published, "publication depends on the models it copies"
+    for model in published:
+        assert graph[model]["blocking_checks"], f"{model} reaches BI without a blocking gate"
+    assert "gx_fct_enterprise_annual" in graph["analytics/fct_enterprise_annual"]["blocking_checks"]
+
+
+def test_code_location_loads_without_great_expectations_or_parsing_dbt():
+    code = (
+        "import sys, orchestration.definitions; "
+        "print('great_expectations' in sys.modules, 'dbt.parser' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]

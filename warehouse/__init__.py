@@ -1,0 +1,1 @@
+"""The published warehouse: publication of the gated build into the serving copies BI reads."""

@@ -1,0 +1,106 @@
+"""Publication: the gated build database copied to the serving file BI tools read.
+
+BI never opens the build file (a reader's lock would block the next `dbt build`). The serving file is written
+whole under a temporary name and renamed over the old one, so a reader sees either the old or the new version,
+never a mix, and a failed publication leaves the old one untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingestion.contracts import FAMILIES
+
+PUBLISHED_SCHEMAS = ("analytics",)
+# Files DuckDB 1.0 and later can open: most BI drivers embed an older DuckDB than the one that builds.
+SERVING_STORAGE_VERSION = "v1.0.0"
+# Personal data from any filing contract; never published, whatever a model selects.
+PERSONAL_COLUMNS = frozenset(f.key for family in FAMILIES.values() for f in family.fields if f.personal)
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    schema: str
+    name: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    path: Path
+    tables: list[PublishedTable]
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> PublishResult:
+    """Copy `schemas` of the build database into a new serving file and swap it in atomically."""
+    serving_db = Path(serving_db)
+    serving_db.parent.mkdir(parents=True, exist_ok=True)
+    tmp = serving_db.with_name(f".{serving_db.name}.{uuid.uuid4().hex}.tmp")
+    tables: list[PublishedTable] = []
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {_literal(Path(build_db).as_posix())} AS build (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(tmp.as_posix())} AS serving (STORAGE_VERSION {_literal(SERVING_STORAGE_VERSION)})")
+        for schema in schemas:
+            con.execute(f"CREATE SCHEMA serving.{_quote(schema)}")
+            for name, comment in con.execute(
+                "SELECT table_name, comment FROM duckdb_tables() "
+                "WHERE database_name = 'build' AND schema_name = ? ORDER BY table_name",
+                [schema],
+            ).fetchall():
+                tables.append(_copy_table(con, schema, name, comment))
+        con.execute("DETACH serving")
+        con.execute("DETACH build")
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        raise
+    con.close()
+    _fsync(tmp)
+    os.replace(tmp, serving_db)
+    _fsync(serving_db.parent)
+    return PublishResult(serving_db, tables)
+
+
+def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, comment: str | None) -> PublishedTable:
+    columns = con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = 'build' AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, name],
+    ).fetchall()
+    kept = [(c, note) for c, note in columns if c not in PERSONAL_COLUMNS]
+    source, target = f"build.{_quote(schema)}.{_quote(name)}", f"serving.{_quote(schema)}.{_quote(name)}"
+    con.execute(f"CREATE TABLE {target} AS SELECT {', '.join(_quote(c) for c, _ in kept)} FROM {source}")
+    if comment:
+        con.execute(f"COMMENT ON TABLE {target} IS {_literal(comment)}")
+    for column, note in kept:
+        if note:
+            con.execute(f"COMMENT ON COLUMN {target}.{_quote(column)} IS {_literal(note)}")
+    rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+    return PublishedTable(schema, name, rows)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
