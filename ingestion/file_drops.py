@@ -54,20 +54,17 @@ def sha256_of(path: Path) -> str:
 
 def detect_encoding(data: bytes) -> str:
     """UTF-8 with BOM, UTF-8, or GB18030: the three encodings the provinces use."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        data.decode("gb18030")
-        return "gb18030"
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"not UTF-8 and not GB18030 (undecodable bytes at offset {exc.start}): wrong encoding or cut in transit"
-        ) from None
+    candidates = ("utf-8-sig",) if data.startswith(b"\xef\xbb\xbf") else ("utf-8", "gb18030")
+    for encoding in candidates:
+        try:
+            data.decode(encoding)
+            return encoding
+        except UnicodeDecodeError as exc:
+            offset = exc.start
+    raise ValueError(
+        f"not valid {' or '.join(c.upper() for c in candidates)} (undecodable bytes at offset {offset}): "
+        "wrong encoding or cut in transit"
+    )
 
 
 def read_delivery(path: Path, family: Family, source: str) -> ParsedDelivery:

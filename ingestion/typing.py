@@ -156,7 +156,7 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
         con.execute(f"CREATE TEMP TABLE checked AS {typing_sql(family, present, unit_factors)}")
         lineage = ", ".join(LINEAGE_KEYS)
         typed = ", ".join(f"{_q('t_' + f.key)} AS {_q(f.key)}" for f in family.fields)
-        landed = con.execute(f"SELECT {typed}, {lineage} FROM checked WHERE len(_problems) = 0").fetch_arrow_table()
+        landed = con.execute(f"SELECT {typed}, {lineage} FROM checked WHERE len(_problems) = 0").to_arrow_table()
         record = "{" + ", ".join(f"{_lit(f.key)}: {_q(f.key)}" for f in family.fields if f.key in present) + "}"
         quarantined = con.execute(
             f"""
@@ -168,7 +168,7 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
                    {lineage}
             FROM checked WHERE len(_problems) > 0
             """
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     finally:
         con.close()
     return TypedBatch(

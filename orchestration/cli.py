@@ -39,8 +39,15 @@ def main() -> None:
 @click.option("--scale", type=click.Choice(["sample", "province", "national"]), default="sample", show_default=True)
 @click.option("--years", default="2021-2023", show_default=True, help="A year or a range, e.g. 2019-2024.")
 @click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--channel",
+    type=click.Choice(["files", "api", "both"]),
+    default="files",
+    show_default=True,
+    help="Where filings go: provincial file drops (OUT/landing/), the reporting system's store (OUT/api/), or both.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: $NDC_HOME.")
-def generate(scale: str, years: str, seed: int, out: Path | None) -> None:
+def generate(scale: str, years: str, seed: int, channel: str, out: Path | None) -> None:
     from ingestion.synthetic.generate import generate as run_generate
     from ingestion.synthetic.generate import parse_years
 
@@ -50,15 +57,46 @@ def generate(scale: str, years: str, seed: int, out: Path | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--years") from None
     started = time.perf_counter()
-    with click.progressbar(length=1, label=f"generating {scale} drops for {years}", file=sys.stderr) as bar:
+    with click.progressbar(length=1, label=f"generating {scale} filings for {years}", file=sys.stderr) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.length = total
             bar.update(done - bar.pos)
 
-        summary = run_generate(out, scale, year_range, seed, on_progress=progress)
+        try:
+            summary = run_generate(out, scale, year_range, seed, channel, on_progress=progress)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     elapsed = time.perf_counter() - started
-    click.echo(f"wrote {summary.records:,} records in {summary.files:,} files under {out / 'landing'} ({elapsed:.1f} s)")
+    click.echo(
+        f"wrote {summary.records:,} records ({summary.records / elapsed:,.0f} records/s) in {elapsed:.1f} s: "
+        f"{summary.files:,} files under {out / 'landing'}"
+        + (f", the API store under {out / 'api'}" if channel != "files" else "")
+        + f"; {summary.defects:,} injected defects listed in {out / 'manifest' / 'defects.csv'}"
+    )
+
+
+@main.command("serve-api", help="Serve generated filings as the national reporting system's HTTP API.")
+@click.option("--data", "data", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="The generator's output directory (holding api/).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--token", envvar="NDC_API_TOKEN", required=True, help="Bearer token clients must send (or NDC_API_TOKEN).")
+@click.option("--faults", default=None, help="e.g. 429=0.05,500=0.03,503=0.03,slow=0.02,expire=0.01,cut=0.01,drop=0.01")
+@click.option("--seed", type=int, default=0, show_default=True, help="Makes the fault sequence repeatable.")
+def serve_api(data: Path, host: str, port: int, token: str, faults: str | None, seed: int) -> None:
+    from ingestion.synthetic.api_service import StoreError, serve
+    from ingestion.synthetic.faults import FaultSpec
+
+    try:
+        spec = FaultSpec.parse(faults) if faults else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    click.echo(f"serving {data} on http://{host}:{port}/v1/filings/{{family}} (faults: {faults or 'none'})", err=True)
+    try:
+        serve(data, host, port, token, spec, seed)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command(help="Land, build, gate and publish everything; exit 1 if a gate blocks publication.")

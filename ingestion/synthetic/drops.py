@@ -1,16 +1,29 @@
-"""Writing provincial file drops the way the provinces deliver them (filing-formats.md, "Provincial file drops")."""
+"""Writing provincial file drops the way the provinces deliver them (filing-formats.md, "Provincial file drops").
+
+Cells are rendered as whole Arrow columns (a pandas row-wise formatter would cap a national year at minutes);
+only the thousands-separator style formats number by number, and only in the files that use it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
-from ingestion.contracts import Family, Kind
+from ingestion.contracts import YUAN_PER_UNIT, Family, Kind
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
+CHINA_OFFSET = "+08:00"
+XLSX_CREATED = dt.datetime(2020, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -23,48 +36,101 @@ class DropStyle:
     thousands: bool = False  # amounts written as 1,234.5
 
 
-YUAN = {"元": 1, "千元": 1_000, "万元": 10_000}
+def _text(values: pa.Array) -> pa.Array:
+    return pc.fill_null(pc.cast(values, pa.string()), "")
 
 
-def render(frame: pd.DataFrame, family: Family, style: DropStyle) -> pd.DataFrame:
-    """Typed records (columns = contract keys) as the text cells a province's file holds."""
-    cells = {}
+def _thousands(values: np.ndarray) -> pa.Array:
+    """Amounts as 1,234.5 (two decimals at most, trailing zeros dropped), formatted inside DuckDB."""
+    numbers = pa.table({"x": pa.array(values, pa.float64(), from_pandas=True)})
+    con = duckdb.connect()
+    try:
+        text = con.execute(r"SELECT regexp_replace(format('{:,.2f}', x), '\.?0+$', '') FROM numbers").to_arrow_table()
+    finally:
+        con.close()
+    return pc.fill_null(text.column(0).combine_chunks(), "")
+
+
+def _cells(fld, col: pd.Series, style: DropStyle) -> pa.Array:
+    if fld.kind is Kind.DECIMAL:
+        values = col.to_numpy(dtype="float64", na_value=np.nan)
+        if fld.unit and style.money_unit:
+            values = values * (YUAN_PER_UNIT[fld.unit] / YUAN_PER_UNIT[style.money_unit])
+        values = np.round(values, 4)
+        return _thousands(values) if style.thousands else _text(pa.array(values, from_pandas=True))
+    if fld.kind is Kind.INT:
+        return _text(pa.array(col, from_pandas=True))
+    if fld.kind is Kind.BOOL:
+        flags = pa.array(col, pa.bool_(), from_pandas=True)
+        return pc.fill_null(pc.if_else(flags, "是", "否"), "")
+    if fld.kind is Kind.DATE:
+        days = pa.array(pd.to_datetime(col).to_numpy(dtype="datetime64[D]"), pa.date32(), from_pandas=True)
+        return pc.fill_null(pc.strftime(days, "%Y-%m-%d"), "")
+    if fld.kind is Kind.TIMESTAMP:
+        china = pd.to_datetime(col).dt.tz_convert("UTC").dt.tz_localize(None) + pd.Timedelta(hours=8)
+        stamps = pa.array(china.to_numpy(dtype="datetime64[s]"), pa.timestamp("s"))
+        return pc.binary_join_element_wise(pc.strftime(stamps, "%Y-%m-%dT%H:%M:%S"), CHINA_OFFSET, "")
+    return pc.fill_null(pa.array(col, pa.string(), from_pandas=True), "")
+
+
+def _styled(fld, style: DropStyle) -> bool:
+    """Whether a style changes how this field's cells read."""
+    return fld.kind is Kind.DECIMAL and (style.thousands or bool(fld.unit and style.money_unit))
+
+
+def render(frame: pd.DataFrame, family: Family, style: DropStyle, plain: pa.Table | None = None) -> pa.Table:
+    """Typed records (columns = contract keys) as the text cells of a province's file, Chinese headers first row.
+
+    `plain`, the same records already rendered in the plain style, saves re-rendering what a style leaves alone.
+    """
+    columns: dict[str, pa.Array] = {}
     for fld in family.fields:
         if fld.key not in frame:
             continue
-        col = frame[fld.key]
-        if fld.kind is Kind.DECIMAL:
-            values = col.astype("float64")
-            if fld.unit and style.money_unit:
-                values = values * (YUAN[fld.unit] / YUAN[style.money_unit])
-            fmt = "{:,.2f}" if style.thousands else "{:.2f}"
-            text = values.map(lambda v: "" if pd.isna(v) else fmt.format(v))
-            text = text.str.replace(r"\.00$", "", regex=True)
-        elif fld.kind is Kind.INT:
-            text = col.map(lambda v: "" if pd.isna(v) else str(int(v)))
-        elif fld.kind is Kind.BOOL:
-            text = col.map(lambda v: "" if pd.isna(v) else ("是" if v else "否"))
-        elif fld.kind is Kind.DATE:
-            text = pd.to_datetime(col).dt.strftime("%Y-%m-%d").fillna("")
-        elif fld.kind is Kind.TIMESTAMP:
-            text = col.map(lambda v: "" if pd.isna(v) else v.isoformat())
+        if plain is not None and not _styled(fld, style):
+            columns[fld.header] = plain.column(fld.header)
         else:
-            text = col.fillna("").astype(str)
-        cells[fld.header] = text
-    out = pd.DataFrame(cells)
+            columns[fld.header] = _cells(fld, frame[fld.key], style)
+    table = pa.table(columns)
     if style.money_unit:
-        unit_row = {fld.header: (style.money_unit if fld.unit else "") for fld in family.fields if fld.header in out}
-        unit_row[out.columns[0]] = "单位"
-        out = pd.concat([pd.DataFrame([unit_row]), out], ignore_index=True)
-    return out
+        unit_row = {h: ("单位" if i == 0 else (style.money_unit if family.field(family.header_map[h]).unit else ""))
+                    for i, h in enumerate(table.column_names)}
+        table = pa.concat_tables([pa.Table.from_pylist([unit_row], schema=table.schema), table])
+    return table
 
 
-def write_drop(cells: pd.DataFrame, path: Path, style: DropStyle) -> None:
+def encode(cells: pa.Table, style: DropStyle) -> bytes:
+    """The file's bytes."""
+    if style.fmt == "xlsx":
+        return _xlsx(cells)
+    buffer = io.BytesIO()
+    pacsv.write_csv(cells, buffer, pacsv.WriteOptions(quoting_style="needed"))
+    data = buffer.getvalue()
+    if style.encoding == "utf-8":
+        return data
+    return data.decode("utf-8").encode(style.encoding)
+
+
+def _xlsx(cells: pa.Table) -> bytes:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True})
+    workbook.set_properties({"created": XLSX_CREATED})  # a fixed time: the same seed writes the same bytes
+    sheet = workbook.add_worksheet("Sheet1")
+    sheet.write_row(0, 0, cells.column_names)
+    for r, row in enumerate(zip(*(c.to_pylist() for c in cells.columns)), start=1):
+        sheet.write_row(r, 0, row)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def write_bytes(data: bytes, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    if style.fmt == "xlsx":
-        with pd.ExcelWriter(tmp, engine="xlsxwriter") as writer:
-            cells.to_excel(writer, index=False, sheet_name="Sheet1")
-    else:
-        cells.to_csv(tmp, index=False, encoding=style.encoding, lineterminator="\n")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def write_drop(cells: pa.Table, path: Path, style: DropStyle) -> None:
+    write_bytes(encode(cells, style), path)

@@ -1,38 +1,48 @@
-"""`ndc generate`: seeded provincial file drops under `{out}/landing/`."""
+"""`ndc generate`: a seeded, consistent set of filings for all four families, as file drops and an API store.
+
+    {out}/landing/{family}/{period}/{province}_{yyyymmdd}.csv|.xlsx   provincial file drops
+    {out}/api/{family}.parquet                                        the reporting system's store (`ndc serve-api`)
+    {out}/manifest/defects.csv                                        every injected defect and its expected outcome
+    {out}/manifest/summary.json                                       what was generated, per family and year
+"""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import json
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ingestion.contracts import ENTERPRISE
-from ingestion.synthetic.drops import ENCODINGS, DropStyle, render, write_drop
-from ingestion.synthetic.enterprises import annual_reports, build_population
-from ingestion.synthetic.reference import load_reference
+from ingestion.contracts import FAMILIES
+from ingestion.reference import rows
+from ingestion.synthetic.defects import FILE_DEFECTS, damage_file, expected_outcome, inject_records, pilot_codes
+from ingestion.synthetic.drops import ENCODINGS, DropStyle, encode, render, write_bytes
+from ingestion.synthetic.filings import carrier_reports, contract_records, corrections, enterprise_reports, zone_reports
+from ingestion.synthetic.world import SCALES, build_world
 
-
-@dataclass(frozen=True)
-class Scale:
-    enterprises: int  # alive in the first year
-    submission_days: int  # days on which a province delivers a year's reports
-
-
-SCALES = {
-    "sample": Scale(enterprises=1_500, submission_days=2),
-    "province": Scale(enterprises=35_000, submission_days=6),
-    "national": Scale(enterprises=1_000_000, submission_days=20),
-}
-CORRECTION_SHARE = 0.03  # filings that get a later revision
+CHANNELS = ("files", "api", "both")
+API_SHARE_WHEN_BOTH = 0.5  # with --channel both, records go to the API or a file drop at random, half each
+CORRECTION_SHARE = {"enterprise": 0.03, "incubator": 0.03, "contract": 0.01, "zone": 0.05}
+XLSX_SHARE = 0.04
+XLSX_MAX_ROWS = 500  # provinces send spreadsheets for small deliveries; large ones come as CSV
+MANIFEST_COLUMNS = ["family", "channel", "source", "filing_id", "revision", "line", "defect", "expected_outcome"]
 
 
 @dataclass
 class GenerateSummary:
     files: int = 0
     records: int = 0
+    by_family: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    contracts: dict[int, dict[str, float]] = field(default_factory=dict)  # year -> count, amount (亿元)
+    defects: int = 0
 
 
 def parse_years(text: str) -> range:
@@ -44,25 +54,159 @@ def parse_years(text: str) -> range:
     return range(start, stop + 1)
 
 
-def _style(rng: np.random.Generator) -> DropStyle:
+def contract_targets(year: int) -> tuple[int, float, bool]:
+    """National contract count and 成交额 (万元) for a year, from `ref_national_figures.csv`, and whether the count
+    is an assumption. Where only 成交额 is published (2024), the count assumes the average contract value of the
+    latest year with both figures: a modelling choice, not a published fact."""
+    figures = {(r["metric"], int(r["year"])): float(r["value"]) for r in rows("ref_national_figures") if r["value"]}
+    value_yi = figures.get(("tech_contract_value", year))
+    if value_yi is None:
+        known = sorted(y for (m, y) in figures if m == "tech_contract_value")
+        raise ValueError(
+            f"no published national technology-contract figures for {year} to calibrate against "
+            f"(ref_national_figures.csv has 成交额 for {known})"
+        )
+    count = figures.get(("tech_contract_count", year))
+    if count is not None:
+        return int(count), value_yi * 10_000, False
+    both = max(y for (m, y) in figures if m == "tech_contract_count" and ("tech_contract_value", y) in figures and y < year)
+    average = figures[("tech_contract_value", both)] / figures[("tech_contract_count", both)]
+    return round(value_yi / average), value_yi * 10_000, True
+
+
+def _style(rng: np.random.Generator, rows: int) -> DropStyle:
     unit = rng.choice(["", "元", "万元"], p=[0.8, 0.1, 0.1])
     return DropStyle(
-        fmt="xlsx" if rng.random() < 0.1 else "csv",
+        fmt="xlsx" if rng.random() < XLSX_SHARE and rows <= XLSX_MAX_ROWS else "csv",
         encoding=str(rng.choice(ENCODINGS)),
         money_unit=str(unit) or None,
-        thousands=bool(rng.random() < 0.3),
+        thousands=bool(rng.random() < 0.15),
     )
 
 
-def _corrections(rng: np.random.Generator, reports: pd.DataFrame, year: int, last_year: int) -> pd.DataFrame:
-    """Revision 2 of a share of the year's filings, submitted later (some in a following year)."""
-    fixed = reports[rng.random(len(reports)) < CORRECTION_SHARE].copy()
-    fixed["revision"] = 2
-    delay_days = rng.integers(60, 400 if last_year > year else 200, len(fixed))
-    fixed["submitted_at"] = fixed["submitted_at"] + pd.to_timedelta(delay_days, unit="D")
-    fixed["revenue"] = np.round(fixed["revenue"] * rng.uniform(0.95, 1.05, len(fixed)), 1)
-    fixed["hightech_revenue"] = np.minimum(fixed["hightech_revenue"], fixed["revenue"])
-    return fixed
+class _Output:
+    """Writes a family-year's records to file drops and the API store, and keeps the defect manifest."""
+
+    def __init__(self, out: Path, channel: str, rng: np.random.Generator, summary: GenerateSummary):
+        self.out, self.channel, self.rng, self.summary = Path(out), channel, rng, summary
+        self.manifest: list[dict] = []
+        self.api_writers: dict[str, pq.ParquetWriter] = {}
+
+    def add(self, family_name: str, records: pd.DataFrame) -> None:
+        if records.empty:
+            return
+        if self.channel == "both":
+            to_api = self.rng.random(len(records)) < API_SHARE_WHEN_BOTH
+        else:
+            to_api = np.full(len(records), self.channel == "api")
+        if "_duplicate_of_day" in records:
+            # The reporting system holds each revision once; a duplicate is a province sending a record again.
+            to_api &= ~records["_duplicate_of_day"].fillna(False).astype(bool).to_numpy()
+        self._api(family_name, records[to_api])
+        self._files(family_name, records[~to_api])
+        self.summary.records += len(records)
+        self.summary.by_family[family_name]["records"] += len(records)
+
+    def _api(self, family_name: str, records: pd.DataFrame) -> None:
+        if records.empty:
+            return
+        family = FAMILIES[family_name]
+        table = _typed(records, family)
+        if family_name not in self.api_writers:
+            path = self.out / "api" / f"{family_name}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.api_writers[family_name] = pq.ParquetWriter(path, family.arrow_schema(), compression="zstd")
+        self.api_writers[family_name].write_table(table)
+        hit = records[records["_defect"].notna()]
+        for filing_id, revision, defect in zip(hit["filing_id"], hit["revision"], hit["_defect"]):
+            self._note(family_name, "api", f"api/{family_name}", filing_id, revision, None, defect)
+        self.summary.by_family[family_name]["api"] += len(records)
+
+    def _files(self, family_name: str, records: pd.DataFrame) -> None:
+        if records.empty:
+            return
+        family = FAMILIES[family_name]
+        day = records["submitted_at"].dt.tz_convert("Asia/Shanghai").dt.normalize()
+        if "_duplicate_of_day" in records:
+            day = day + pd.to_timedelta(np.where(records["_duplicate_of_day"].fillna(False).astype(bool), 7, 0), unit="D")
+        records = records.assign(_day=day.dt.strftime("%Y%m%d")).sort_values(["period", "_province", "_day", "submitted_at", "filing_id"])
+        records = records.reset_index(drop=True)
+        plain = render(records, family, DropStyle())  # every cell rendered once; files are slices of it
+        keys = records["period"].astype(str) + "|" + records["_province"] + "|" + records["_day"]
+        starts = np.flatnonzero(np.r_[True, keys.to_numpy()[1:] != keys.to_numpy()[:-1]])
+        ends = np.r_[starts[1:], len(records)]
+        defects = records["_defect"].to_numpy()
+        for start, end in zip(starts, ends):
+            period, province, day_text = keys.iloc[start].split("|")
+            style = _style(self.rng, int(end - start))
+            source = f"{family_name}/{period}/{province}_{day_text}.{style.fmt}"
+            if style.money_unit or style.thousands:
+                cells = render(records.iloc[start:end], family, style, plain.slice(start, end - start))
+            else:
+                cells = plain.slice(start, end - start)
+            data = encode(cells, style)
+            file_defect = self._file_defect(style)
+            if file_defect:
+                data = damage_file(self.rng, data, file_defect, style.fmt, family.field("filing_id").header)
+                self._note(family_name, "files", source, None, None, None, file_defect)
+            write_bytes(data, self.out / "landing" / source)
+            first_line = 3 if style.money_unit else 2
+            for position in np.flatnonzero(pd.notna(defects[start:end])):
+                row = start + position
+                self._note(family_name, "files", source, records.at[row, "filing_id"], records.at[row, "revision"],
+                           first_line + int(position), defects[row], "rejected" if file_defect else None)
+            self.summary.files += 1
+            self.summary.by_family[family_name]["files"] += 1
+
+    def _file_defect(self, style: DropStyle) -> str | None:
+        for name, (rate, _, _) in FILE_DEFECTS.items():
+            if name in ("wrong_header", "wrong_encoding") and style.fmt != "csv":
+                continue  # text defects of a CSV file
+            if self.rng.random() < rate:
+                return name
+        return None
+
+    def _note(self, family, channel, source, filing_id, revision, line, defect, outcome=None) -> None:
+        self.summary.defects += 1
+        self.manifest.append(
+            {"family": family, "channel": channel, "source": source, "filing_id": filing_id, "revision": revision,
+             "line": line, "defect": defect, "expected_outcome": outcome or expected_outcome(defect)}
+        )
+
+    def close(self) -> None:
+        for writer in self.api_writers.values():
+            writer.close()
+        path = self.out / "manifest" / "defects.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, MANIFEST_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(self.manifest)
+
+
+def _typed(records: pd.DataFrame, family) -> pa.Table:
+    """Records as the family's Arrow schema (what the reporting system stores)."""
+    arrays = []
+    for f in family.arrow_schema():
+        col = records[f.name]
+        if pa.types.is_decimal(f.type):
+            values = pa.array(np.round(col.to_numpy(dtype="float64", na_value=np.nan), 4), pa.float64(), from_pandas=True)
+            arrays.append(values.cast(f.type, safe=False))
+        elif pa.types.is_date(f.type):
+            arrays.append(pa.array(pd.to_datetime(col).to_numpy(dtype="datetime64[D]"), pa.date32(), from_pandas=True))
+        elif pa.types.is_timestamp(f.type):
+            arrays.append(pa.array(pd.to_datetime(col).dt.tz_convert("UTC"), f.type))
+        elif pa.types.is_boolean(f.type):
+            arrays.append(pa.array(col.to_numpy(dtype=object), pa.bool_(), from_pandas=True))
+        else:
+            arrays.append(pa.array(col.to_numpy(dtype=object), f.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=family.arrow_schema())
+
+
+def _latest(base: pd.DataFrame, fixes: pd.DataFrame) -> pd.DataFrame:
+    if fixes.empty:
+        return base
+    return pd.concat([base, fixes]).drop_duplicates("filing_id", keep="last")
 
 
 def generate(
@@ -70,33 +214,50 @@ def generate(
     scale: str = "sample",
     years: range = range(2021, 2024),
     seed: int = 42,
+    channel: str = "files",
     on_progress: Callable[[int, int], None] | None = None,
 ) -> GenerateSummary:
+    if channel not in CHANNELS:
+        raise ValueError(f"channel {channel!r}: one of {', '.join(CHANNELS)}")
+    targets = {year: contract_targets(year) for year in years}  # fail before writing anything
     rng = np.random.default_rng(seed)
     params = SCALES[scale]
-    population = build_population(rng, load_reference(), years, params.enterprises)
-    landing = Path(out) / "landing" / ENTERPRISE.name
+    world = build_world(rng, years, params)
+    world.enterprises = pilot_codes(rng, world.enterprises)
     summary = GenerateSummary()
-    batches = []
+    output = _Output(out, channel, rng, summary)
+    last_year = years.stop - 1
+    tenancies = []
+    steps, done = len(years) * 4, 0
     for year in years:
-        reports = annual_reports(rng, population, year)
-        day = rng.integers(0, params.submission_days, len(reports))
-        first_day = pd.Timestamp(f"{year + 1}-03-15T00:00:00+08:00")
-        minutes = rng.integers(8 * 60, 18 * 60, len(reports))
-        reports["submitted_at"] = first_day + pd.to_timedelta(day * 7, unit="D") + pd.to_timedelta(minutes, unit="min")
-        batches.append(reports)
-        batches.append(_corrections(rng, reports, year, years.stop - 1))
-    every = pd.concat(batches, ignore_index=True)
-    every["province"] = every["region_code"].str[:2] + "0000"
-    every["day"] = every["submitted_at"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y%m%d")
-    groups = every.groupby(["period", "province", "day"], sort=True)
-    for i, ((period, province, day), group) in enumerate(groups, start=1):
-        style = _style(rng)
-        body = group.drop(columns=["province", "day"]).sort_values(["submitted_at", "filing_id"])
-        path = landing / str(period) / f"{province}_{day}.{style.fmt}"
-        write_drop(render(body, ENTERPRISE, style), path, style)
-        summary.files += 1
-        summary.records += len(group)
-        if on_progress:
-            on_progress(i, groups.ngroups)
+        enterprises = enterprise_reports(rng, world, year)
+        enterprises["_pilot"] = enterprises["uscc"].isin(world.enterprises.loc[world.enterprises["_pilot"], "uscc"])
+        enterprise_fixes = corrections(rng, enterprises, "enterprise", CORRECTION_SHARE["enterprise"], last_year)
+        latest = _latest(enterprises, enterprise_fixes)
+        incubators, tenancy = carrier_reports(rng, world, year, latest)
+        tenancies.append(tenancy)
+        count, amount, assumed = targets[year]
+        contracts = contract_records(rng, world, year, latest, max(1, round(count * params.national_share)), amount * params.national_share)
+        zones = zone_reports(rng, world, year, latest)
+        summary.contracts[year] = {"count": len(contracts), "amount_yi": float(contracts["amount"].sum()) / 10_000,
+                                   "count_assumed": assumed}
+        for family, base in (("enterprise", enterprises), ("incubator", incubators), ("contract", contracts), ("zone", zones)):
+            fixes = enterprise_fixes if family == "enterprise" else corrections(rng, base, family, CORRECTION_SHARE[family], last_year)
+            output.add(family, inject_records(rng, pd.concat([base, fixes], ignore_index=True), family))
+            done += 1
+            if on_progress:
+                on_progress(done, steps)
+    output.close()
+    truth = Path(out) / "manifest"
+    pd.concat(tenancies).to_parquet(truth / "tenancy.parquet", index=False)
+    (truth / "summary.json").write_text(
+        json.dumps(
+            {"scale": scale, "years": [years.start, years.stop - 1], "seed": seed, "channel": channel,
+             "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "files": summary.files,
+             "records": summary.records, "defects": summary.defects,
+             "by_family": {f: dict(v) for f, v in summary.by_family.items()}, "contracts": summary.contracts},
+            ensure_ascii=False, indent=2, default=str,
+        ),
+        encoding="utf-8",
+    )
     return summary

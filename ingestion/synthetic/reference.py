@@ -16,7 +16,7 @@ REGION_WEIGHT = {"东部": 3.0, "中部": 1.5, "西部": 1.0, "东北": 0.8}
 
 @dataclass(frozen=True)
 class Reference:
-    counties: pd.DataFrame  # division_code, province_code, prefix, weight (mainland counties only)
+    counties: pd.DataFrame  # division_code, prefecture_code, province_code, prefix, weight (mainland counties)
     provinces: pd.DataFrame  # province_code, province_short, region
 
 
@@ -31,5 +31,5 @@ def load_reference(seeds: Path = SEEDS) -> Reference:
     counties = counties.assign(
         prefix=counties["province_short"],
         weight=counties["region"].map(REGION_WEIGHT) / per_province,
-    )[["division_code", "province_code", "prefix", "weight"]].reset_index(drop=True)
+    )[["division_code", "prefecture_code", "province_code", "prefix", "weight"]].reset_index(drop=True)
     return Reference(counties=counties, provinces=mainland.reset_index(drop=True))

@@ -8,16 +8,17 @@ import pytest
 
 from ingestion.contracts import ENTERPRISE
 from ingestion.synthetic.drops import DropStyle, render, write_drop
-from ingestion.synthetic.enterprises import annual_reports, build_population
-from ingestion.synthetic.reference import load_reference
+from ingestion.synthetic.filings import enterprise_reports
+from ingestion.synthetic.world import SCALES, build_world
 
 
 @pytest.fixture(scope="session")
 def reports() -> pd.DataFrame:
     """A dozen typed enterprise reports for 2022, as the generator makes them."""
     rng = np.random.default_rng(3)
-    population = build_population(rng, load_reference(), range(2022, 2023), 12)
-    return annual_reports(rng, population, 2022)
+    world = build_world(rng, range(2022, 2023), SCALES["sample"])
+    world.enterprises = world.enterprises.head(12)
+    return enterprise_reports(rng, world, 2022).reset_index(drop=True)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 
 import pytest
@@ -59,13 +60,12 @@ def test_every_delivery_style_lands_the_same_values(reports, write, style):
 def test_missing_markers_become_nulls(reports, write):
     frame = reports.head(5).copy()
     path = write(frame)
-    text = path.read_text(encoding="utf-8").splitlines()
-    header = text[0].split(",")
+    header, *rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
     col = header.index("出口总额")
-    rows = [line.split(",") for line in text[1:]]
     for row, marker in zip(rows, ["—", "-", "/", "无", ""]):
         row[col] = marker
-    path.write_text("\n".join([text[0]] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([header, *rows])
     _, result = typed(path)
     assert result.quarantined.num_rows == 0
     assert result.landed.column("exports").null_count == 5
@@ -115,3 +115,11 @@ def test_record_rules_quarantine_with_rule_and_reason(reports, write):
     landed = set(result.landed.column("filing_id").to_pylist())
     assert frame.filing_id.iloc[2] in landed and frame.filing_id.iloc[3] in landed
     assert result.landed.num_rows + result.quarantined.num_rows == 4
+
+
+def test_a_bom_file_cut_inside_a_character_is_rejected_not_crashed(reports, write):
+    path = write(reports, style=DropStyle(encoding="utf-8-sig"))
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index("公司".encode()) + 1])  # ends in the middle of 公
+    with pytest.raises(DeliveryRejected, match="cut in transit"):
+        read_delivery(path, ENTERPRISE, "enterprise/2022/110000_20230315.csv")
