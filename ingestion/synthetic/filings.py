@@ -190,11 +190,13 @@ def contract_records(
     """`count` registered technology contracts worth `total_wan` 万元 in all (calibrated by the caller)."""
     n = count
     institutions = world.institutions
+    candidates = enterprises[["uscc", "name", "region_code"]]  # only what a party needs: sampling copies it
+    weights = np.sqrt(enterprises["revenue"].to_numpy() + 1)
+    weights = weights / weights.sum()
 
     def parties(mix: dict[str, float]) -> pd.DataFrame:
         kind = rng.choice(list(mix), size=n, p=list(mix.values()))
-        weights = np.sqrt(enterprises["revenue"].to_numpy() + 1)
-        ent = enterprises.iloc[rng.choice(len(enterprises), size=n, p=weights / weights.sum())]
+        ent = candidates.iloc[rng.choice(len(candidates), size=n, p=weights)]
         inst = institutions.iloc[rng.integers(0, len(institutions), n)]
         is_ent, is_inst = kind == "企业", np.isin(kind, ["高等院校", "科研机构"])
         foreign = (kind == "其他") & (rng.random(n) < FOREIGN_SHARE_OF_OTHER)

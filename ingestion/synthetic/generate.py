@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from ingestion.contracts import FAMILIES
 from ingestion.reference import rows
 from ingestion.synthetic.defects import FILE_DEFECTS, damage_file, expected_outcome, inject_records, pilot_codes
-from ingestion.synthetic.drops import ENCODINGS, DropStyle, encode, render, write_bytes
+from ingestion.synthetic.drops import ENCODINGS, DropStyle, encode, render, with_unit_row, write_bytes
 from ingestion.synthetic.filings import carrier_reports, contract_records, corrections, enterprise_reports, zone_reports
 from ingestion.synthetic.world import SCALES, build_world
 
@@ -131,19 +131,15 @@ class _Output:
             day = day + pd.to_timedelta(np.where(records["_duplicate_of_day"].fillna(False).astype(bool), 7, 0), unit="D")
         records = records.assign(_day=day.dt.strftime("%Y%m%d")).sort_values(["period", "_province", "_day", "submitted_at", "filing_id"])
         records = records.reset_index(drop=True)
-        plain = render(records, family, DropStyle())  # every cell rendered once; files are slices of it
         keys = records["period"].astype(str) + "|" + records["_province"] + "|" + records["_day"]
         starts = np.flatnonzero(np.r_[True, keys.to_numpy()[1:] != keys.to_numpy()[:-1]])
         ends = np.r_[starts[1:], len(records)]
+        styles = [_style(self.rng, int(end - start)) for start, end in zip(starts, ends)]
+        cells_of = _render_files(records, family, starts, ends, styles)
         defects = records["_defect"].to_numpy()
-        for start, end in zip(starts, ends):
+        for start, end, style, cells in zip(starts, ends, styles, cells_of):
             period, province, day_text = keys.iloc[start].split("|")
-            style = _style(self.rng, int(end - start))
             source = f"{family_name}/{period}/{province}_{day_text}.{style.fmt}"
-            if style.money_unit or style.thousands:
-                cells = render(records.iloc[start:end], family, style, plain.slice(start, end - start))
-            else:
-                cells = plain.slice(start, end - start)
             data = encode(cells, style)
             file_defect = self._file_defect(style)
             if file_defect:
@@ -182,6 +178,27 @@ class _Output:
             writer = csv.DictWriter(fh, MANIFEST_COLUMNS, lineterminator="\n")
             writer.writeheader()
             writer.writerows(self.manifest)
+
+
+def _render_files(records: pd.DataFrame, family, starts, ends, styles: list[DropStyle]) -> list[pa.Table]:
+    """Each file's cells. Every cell is rendered once in the plain style; the few columns a style changes are
+    rendered once more, only for the rows of the files in that style. Files are slices of these tables."""
+    plain = render(records, family, DropStyle())
+    by_variant: dict[tuple, list[int]] = defaultdict(list)
+    for i, style in enumerate(styles):
+        if style.money_unit or style.thousands:
+            by_variant[(style.money_unit, style.thousands)].append(i)
+    out: list[pa.Table] = [plain.slice(start, end - start) for start, end in zip(starts, ends)]
+    for (unit, thousands), files in by_variant.items():
+        rows_of = [np.arange(starts[i], ends[i]) for i in files]
+        index = np.concatenate(rows_of)
+        variant = render(records.iloc[index], family, DropStyle(money_unit=unit, thousands=thousands), plain.take(index),
+                         unit_row=False)
+        offset = 0
+        for i, rows in zip(files, rows_of):
+            out[i] = with_unit_row(variant.slice(offset, len(rows)), family, unit)
+            offset += len(rows)
+    return out
 
 
 def _typed(records: pd.DataFrame, family) -> pa.Table:
