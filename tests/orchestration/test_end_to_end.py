@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion.contracts import ENTERPRISE
 from tests.conftest import run_ndc
 
 pytestmark = pytest.mark.slow
@@ -28,29 +29,22 @@ def serving_counts(home: Path) -> dict[str, int]:
 
 
 def duplicate_report_delivery(home: Path) -> Path:
-    """A province delivers an enterprise's 2022 report a second time under a new filing id."""
-    source = sorted((home / "landing" / "enterprise" / "2022").glob("*.csv"))[0]
-    raw = source.read_bytes()
-    text = next(raw.decode(e) for e in ("utf-8-sig", "gb18030") if _decodes(raw, e))
-    rows = list(csv.reader(text.splitlines()))
-    header, record = rows[0], next(r for r in rows[1:] if r[0] != "单位")
-    if rows[1][0] == "单位":  # keep the unit row so the amounts mean what they meant
-        header_rows = [header, rows[1]]
-    else:
-        header_rows = [header]
-    record = [record[0] + "-AGAIN", *record[1:]]
+    """A province delivers a published enterprise's 2022 report again, under a new filing id."""
+    con = duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True)
+    try:
+        uscc, name, region = con.execute(
+            "SELECT e.uscc, e.name, f.region_code FROM analytics.fct_enterprise_annual f "
+            "JOIN analytics.dim_enterprise e USING (enterprise_key) WHERE f.period = 2022 ORDER BY f.filing_id LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    header = [ENTERPRISE.field(k).header for k in ENTERPRISE.required_keys]
+    record = {"filing_id": f"ENT-2022-{uscc}-AGAIN", "revision": "1", "period": "2022",
+              "submitted_at": "2023-12-01T10:00:00+08:00", "uscc": uscc, "name": name, "region_code": region}
     target = home / "landing" / "enterprise" / "2022" / "110000_20231201.csv"
     with target.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([*header_rows, record])
+        csv.writer(fh, lineterminator="\n").writerows([header, [record[k] for k in ENTERPRISE.required_keys]])
     return target
-
-
-def _decodes(raw: bytes, encoding: str) -> bool:
-    try:
-        raw.decode(encoding)
-        return True
-    except UnicodeDecodeError:
-        return False
 
 
 def test_run_publishes_then_a_bad_delivery_is_blocked_and_changes_nothing(ndc_home: Path):
