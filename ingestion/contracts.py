@@ -22,6 +22,8 @@ class Kind(str, Enum):
     TIMESTAMP = "timestamp"
 
 
+FOREIGN_REGION = "900000"  # 境外 parties of a contract carry this instead of a division (filing-formats.md)
+
 # Money lands as exact decimals. Precision 18 keeps them in 64 bits (DuckDB parses wider decimals ~200x slower);
 # 4 places keep 元 converted to 千元 exact to the fen.
 DECIMAL_TYPE = pa.decimal128(18, 4)
@@ -49,7 +51,8 @@ class Field:
     minimum: float | None = None  # inclusive lower bound
     maximum: float | None = None  # inclusive upper bound
     uscc: bool = False  # an 18-character unified social credit code
-    division: bool = False  # a 6-digit GB/T 2260 code
+    division: bool = False  # a 6-digit GB/T 2260 code of a current division
+    foreign_ok: bool = False  # may also be FOREIGN_REGION, the code parties abroad carry
     personal: bool = False  # personal data: landed for the record, never published
     description: str = ""
 
@@ -225,11 +228,11 @@ CONTRACT = Family(
         Field("seller_uscc", "卖方统一社会信用代码", Kind.TEXT, uscc=True),
         Field("seller_name", "卖方名称", Kind.TEXT),
         Field("seller_type", "卖方类型", Kind.TEXT),
-        Field("seller_region_code", "卖方所在地", Kind.TEXT, division=True),
+        Field("seller_region_code", "卖方所在地", Kind.TEXT, division=True, foreign_ok=True),
         Field("buyer_uscc", "买方统一社会信用代码", Kind.TEXT, uscc=True),
         Field("buyer_name", "买方名称", Kind.TEXT),
         Field("buyer_type", "买方类型", Kind.TEXT),
-        Field("buyer_region_code", "买方所在地", Kind.TEXT, division=True),
+        Field("buyer_region_code", "买方所在地", Kind.TEXT, division=True, foreign_ok=True),
         _money("amount", "成交金额", unit="万元", minimum=0.0001),
         _money("tech_amount", "技术交易额", unit="万元", minimum=0),
         Field("tech_field", "技术领域", Kind.TEXT),

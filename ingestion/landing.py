@@ -132,8 +132,8 @@ class RawStore:
         self, family: Family, typed: TypedBatch, deliveries: list[tuple[str, str, int, int, str]], loaded_at: dt.datetime
     ) -> list[DeliveryOutcome]:
         """Write each delivered file's rows (replacing what it landed before), then acknowledge it."""
-        landed_by = _split_by_source(typed.landed)
-        quarantined_by = _split_by_source(typed.quarantined)
+        landed_by = split_by_source(typed.landed)
+        quarantined_by = split_by_source(typed.quarantined)
         outcomes = []
         for source, sha, size, mtime_ns, encoding in deliveries:
             landed = landed_by.get(source, typed.landed.schema.empty_table())
@@ -148,6 +148,13 @@ class RawStore:
             self.record(outcome)
             outcomes.append(outcome)
         return outcomes
+
+    def remove_source(self, family: str, channel: str, source: str) -> None:
+        """Take a source's rows out of raw (its landed and quarantined files)."""
+        stem = f"{channel}__{_safe_name(source)}.parquet"
+        for path in self.family_dir(family).glob(f"*/{stem}"):
+            path.unlink()
+        self.quarantine_path(family, channel, source).unlink(missing_ok=True)
 
     def replace_source(self, family: Family, channel: str, source: str, landed: pa.Table, quarantined: pa.Table) -> None:
         """Make `source`'s rows in raw exactly these: old files of the source go, new ones appear."""
@@ -169,7 +176,7 @@ class RawStore:
             stale.unlink()
 
 
-def _split_by_source(table: pa.Table) -> dict[str, pa.Table]:
+def split_by_source(table: pa.Table) -> dict[str, pa.Table]:
     if not table.num_rows:
         return {}
     table = table.sort_by([("_source", "ascending"), ("_row_number", "ascending")])

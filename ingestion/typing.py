@@ -9,11 +9,13 @@ wrong check character is landed: real early pilot codes fail the check, so the w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import duckdb
 import pyarrow as pa
 
-from ingestion.contracts import QUARANTINE_SCHEMA, Family, Field, Kind, landing_schema
+from ingestion.contracts import FOREIGN_REGION, QUARANTINE_SCHEMA, Family, Field, Kind, landing_schema
+from ingestion.reference import rows
 from ingestion.uscc import CHARSET, LENGTH
 
 MISSING_MARKERS = ("", "—", "——", "-", "－", "/", "无")
@@ -112,6 +114,14 @@ def _field_problems(fld: Field) -> list[str]:
                 _value_reason(fld, "is not a 6-digit GB/T 2260 code"),
             )
         )
+        allowed = f" AND {clean} <> {_lit(FOREIGN_REGION)}" if fld.foreign_ok else ""
+        problems.append(
+            _problem(
+                f"division_unknown:{key}",
+                f"regexp_full_match({clean}, '[0-9]{{6}}') AND {clean} NOT IN (SELECT division_code FROM divisions){allowed}",
+                _value_reason(fld, "is no current GB/T 2260 division (dbt_project/seeds/reference/ref_divisions.csv)"),
+            )
+        )
     return problems
 
 
@@ -142,6 +152,11 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
     """
 
 
+@cache
+def _divisions() -> pa.Table:
+    return pa.table({"division_code": [r["division_code"] for r in rows("ref_divisions")]})
+
+
 def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -> TypedBatch:
     """Type the text cells of one or more deliveries that declared the same units.
 
@@ -152,6 +167,7 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("src", text)
+        con.register("divisions", _divisions())
         present = set(text.column_names) - set(LINEAGE_KEYS)
         con.execute(f"CREATE TEMP TABLE checked AS {typing_sql(family, present, unit_factors)}")
         lineage = ", ".join(LINEAGE_KEYS)

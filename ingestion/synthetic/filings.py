@@ -11,6 +11,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from ingestion.contracts import FOREIGN_REGION
 from ingestion.reference import rows
 from ingestion.synthetic.world import World
 
@@ -20,7 +21,6 @@ CHINA = "Asia/Shanghai"
 SELLER_MIX = {"企业": 0.70, "高等院校": 0.09, "科研机构": 0.13, "其他": 0.08}
 BUYER_MIX = {"企业": 0.86, "高等院校": 0.02, "科研机构": 0.04, "其他": 0.08}
 FOREIGN_SHARE_OF_OTHER = 0.3  # of parties typed 其他, those abroad (region code 900000)
-FOREIGN_REGION = "900000"
 CONTRACT_TYPE_MIX = {"技术服务": 0.46, "技术开发": 0.34, "技术咨询": 0.12, "技术转让": 0.05, "技术许可": 0.03}
 LICENSING_SEPARATE_FROM = 2021  # 技术许可 is its own type under the Civil Code (domain-rules §8)
 

@@ -4,6 +4,7 @@
 import dagster as dg
 import duckdb
 
+from ingestion.contracts import FAMILIES
 from ingestion.landing import RawStore, land_file_drops, refresh_raw_schema
 from orchestration.resources import NdcResource
 
@@ -31,7 +32,7 @@ def file_drop_asset(family: str, description: str) -> dg.AssetsDefinition:
             context.log.warning(f"rejected: {outcome.message}")
         settings.build_db.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(settings.build_db)) as con:
-            counts = refresh_raw_schema(con, store)
+            counts = refresh_raw_schema(con, store, families=[family])
         return dg.MaterializeResult(
             metadata={
                 "files_landed": len(summary.landed),
@@ -51,9 +52,10 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=[
             file_drop_asset(
-                "enterprise",
-                "企业年报 from provincial file drops ($NDC_HOME/landing/enterprise/), typed by the filing contract, "
-                "with rule breakers quarantined and rejected files reported.",
+                name,
+                f"{family.chinese_name} from provincial file drops ($NDC_HOME/landing/{name}/), typed by the filing "
+                "contract, with rule breakers quarantined and rejected files reported.",
             )
+            for name, family in FAMILIES.items()
         ]
     )

@@ -123,3 +123,13 @@ def test_a_bom_file_cut_inside_a_character_is_rejected_not_crashed(reports, writ
     path.write_bytes(data[: data.index("公司".encode()) + 1])  # ends in the middle of 公
     with pytest.raises(DeliveryRejected, match="cut in transit"):
         read_delivery(path, ENTERPRISE, "enterprise/2022/110000_20230315.csv")
+
+
+def test_a_region_code_that_is_no_division_is_quarantined(reports, write):
+    frame = reports.head(3).copy()
+    frame.loc[frame.index[0], "region_code"] = "999999"
+    frame.loc[frame.index[1], "region_code"] = "441900"  # 东莞市: a prefecture-level city without counties is valid
+    _, result = typed(write(frame))
+    (bad,) = result.quarantined.to_pylist()
+    assert bad["rule"] == "division_unknown:region_code" and "'999999'" in bad["reason"]
+    assert result.landed.num_rows == 2
