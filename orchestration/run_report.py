@@ -50,11 +50,17 @@ class RunReport:
     def render(self, settings: Settings, elapsed_s: float) -> str:
         lines = []
         for asset, meta in self.landed.items():
-            lines.append(
-                f"{asset}: {meta.get('files_landed', 0)} files landed, {meta.get('files_unchanged', 0)} unchanged, "
-                f"{meta.get('files_rejected', 0)} rejected; {meta.get('rows_landed', 0)} rows landed, "
-                f"{meta.get('rows_quarantined', 0)} quarantined"
-            )
+            if "files_landed" in meta:
+                lines.append(
+                    f"{asset}: {meta['files_landed']} files landed, {meta.get('files_unchanged', 0)} unchanged, "
+                    f"{meta.get('files_rejected', 0)} rejected; {meta.get('rows_landed', 0)} rows landed, "
+                    f"{meta.get('rows_quarantined', 0)} quarantined"
+                )
+            elif meta.get("api_configured"):
+                lines.append(
+                    f"{asset}: {meta.get('pages', 0)} pages; {meta.get('rows_landed', 0)} rows landed, "
+                    f"{meta.get('rows_quarantined', 0)} quarantined; watermark {meta.get('watermark')}"
+                )
         if self.rejected:
             lines.append(f"rejected deliveries ({len(self.rejected)}), nothing of them was landed:")
             lines += [f"  - {r['problem']}" for r in self.rejected]

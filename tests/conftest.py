@@ -33,7 +33,7 @@ def ndc_home(tmp_path: Path, sample_landing: Path) -> Path:
     return home
 
 
-def run_ndc(home: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def run_ndc(home: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     """The real command line, as an operator runs it."""
-    env = {**os.environ, "NDC_HOME": str(home)}
-    return subprocess.run([str(NDC), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    environment = {**os.environ, "NDC_HOME": str(home), **(env or {})}
+    return subprocess.run([str(NDC), *args], env=environment, capture_output=True, text=True, timeout=timeout)

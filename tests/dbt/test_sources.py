@@ -9,7 +9,7 @@ import yaml
 
 from ingestion.contracts import FAMILIES, landing_schema
 
-SOURCES = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging" / "files" / "_files__sources.yml"
+SOURCES = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging" / "_raw__sources.yml"
 
 
 def declared() -> dict[str, list[str]]:
@@ -17,6 +17,7 @@ def declared() -> dict[str, list[str]]:
     return {t["name"]: [c["name"] for c in t["columns"]] for t in raw["tables"]}
 
 
+@pytest.mark.parametrize("channel", ["files", "api"])
 @pytest.mark.parametrize("family", list(FAMILIES))
-def test_file_source_columns_match_the_landing_schema(family: str):
-    assert declared()[f"{family}_files"] == landing_schema(FAMILIES[family]).names
+def test_source_columns_match_the_landing_schema(family: str, channel: str):
+    assert declared()[f"{family}_{channel}"] == landing_schema(FAMILIES[family]).names

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
+import requests
 
 from ingestion.contracts import ENTERPRISE
-from tests.conftest import run_ndc
+from tests.conftest import NDC, run_ndc
 
 pytestmark = pytest.mark.slow
 
@@ -72,3 +79,47 @@ def test_a_family_with_nothing_delivered_still_publishes(tmp_path: Path):
     result = run_ndc(home, "run")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert serving_counts(home)["analytics.fct_enterprise_annual"] == 0
+
+
+@contextmanager
+def serving_api(data: Path, token: str) -> Iterator[str]:
+    """`ndc serve-api` as an operator starts it, on a free loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [str(NDC), "serve-api", "--data", str(data), "--port", str(port), "--faults", "429=0.05,503=0.05,cut=0.03"],
+        env={**os.environ, "NDC_API_TOKEN": token}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}/healthz", timeout=1).raise_for_status()
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+        assert token not in output
+
+
+def test_run_pulls_the_api_and_the_file_drops_together(tmp_path: Path):
+    home, token = tmp_path / "ndc", "s3cret-token-value"
+    generated = run_ndc(home, "generate", "--years", "2022-2023", "--channel", "both", "--seed", "9")
+    assert generated.returncode == 0, generated.stderr
+    with serving_api(home, token) as base:
+        env = {"NDC_API_URL": base, "NDC_API_TOKEN": token}
+        result = run_ndc(home, "run", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert token not in result.stdout + result.stderr
+    assert "raw/enterprise_api:" in result.stdout
+    con = duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True)
+    channels = dict(con.execute(
+        "SELECT source_channel, count(*) FROM analytics.fct_enterprise_annual GROUP BY 1").fetchall())
+    con.close()
+    assert channels.get("files", 0) > 0 and channels.get("api", 0) > 0

@@ -1,6 +1,8 @@
 {#- Downstream sees one row per filing: its latest revision, whichever channel delivered it. -#}
 with filings as (
     select * from {{ ref('stg_files__enterprise') }}
+    union all
+    select * from {{ ref('stg_api__enterprise') }}
 ),
 
 latest as (
