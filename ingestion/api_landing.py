@@ -80,9 +80,7 @@ def recover(store: RawStore, family: str) -> str | None:
     outcomes = [DeliveryOutcome(**o) for o in journal["outcomes"]]
     if read_watermark(store, family) == Watermark(**journal["watermark"]):
         acknowledged = {e["source"] for e in store.ledger(family)}
-        for outcome in outcomes:
-            if outcome.source not in acknowledged:
-                store.record(outcome)
+        store.record(*(o for o in outcomes if o.source not in acknowledged))
         verdict = "finished"
     else:
         for outcome in outcomes:
@@ -157,8 +155,8 @@ def land_api(
         for source, landed, quarantined, _ in pages:
             store.replace_source(family, "api", source, landed, quarantined)
         _write_watermark(store, family_name, watermark)
+        store.record(*(outcome for *_, outcome in pages))
         for *_, outcome in pages:
-            store.record(outcome)
             summary.outcomes.append(outcome)
             summary.pages += 1
             summary.rows_landed += outcome.rows_landed

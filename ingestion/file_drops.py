@@ -54,11 +54,15 @@ def sha256_of(path: Path) -> str:
 
 def detect_encoding(data: bytes) -> str:
     """UTF-8 with BOM, UTF-8, or GB18030: the three encodings the provinces use."""
+    return decode(data)[1]
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a delivery and its encoding, decoding once."""
     candidates = ("utf-8-sig",) if data.startswith(b"\xef\xbb\xbf") else ("utf-8", "gb18030")
     for encoding in candidates:
         try:
-            data.decode(encoding)
-            return encoding
+            return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
             offset = exc.start
     raise ValueError(
@@ -91,16 +95,15 @@ def read_delivery(path: Path, family: Family, source: str) -> ParsedDelivery:
 
 def _read_csv(path: Path, source: str) -> tuple[list[str], pa.Table, str]:
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():
         raise DeliveryRejected(source, "the file is empty")
     try:
-        encoding = detect_encoding(data)
+        text, encoding = decode(data)
     except ValueError as exc:
         raise DeliveryRejected(source, str(exc)) from None
-    text = data.decode(encoding)
     if not text.endswith(("\n", "\r")):
         raise DeliveryRejected(source, "the last line has no line end: the file was cut in transit")
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    first_line = text[: text.find("\n")].rstrip("\r")
     headers = [h.strip() for h in next(csv.reader([first_line]))]
     utf8 = data if encoding == "utf-8" else text.encode("utf-8")
     try:

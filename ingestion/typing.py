@@ -13,6 +13,7 @@ from functools import cache
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.contracts import FOREIGN_REGION, QUARANTINE_SCHEMA, Family, Field, Kind, landing_schema
 from ingestion.reference import rows
@@ -45,18 +46,27 @@ def _in(values: tuple[str, ...]) -> str:
     return ", ".join(_lit(v) for v in values)
 
 
-def _cleaning(key: str) -> str:
-    return f"(CASE WHEN trim({_q(key)}) IN ({_in(MISSING_MARKERS)}) THEN NULL ELSE trim({_q(key)}) END)"
+def with_clean_columns(text: pa.Table, fields: list[Field]) -> pa.Table:
+    """Add `c_<key>`: the cell trimmed, null where it is empty or a missing marker, and for numbers without
+    thousands separators. Arrow's kernels do this about four times faster than the same expressions in SQL."""
+    markers = pa.array(MISSING_MARKERS, pa.string())
+    for fld in fields:
+        clean = pc.utf8_trim_whitespace(text.column(fld.key))
+        clean = pc.if_else(pc.is_in(clean, markers), None, clean)
+        if fld.kind in (Kind.INT, Kind.DECIMAL):
+            clean = pc.replace_substring(clean, ",", "")
+        text = text.append_column(f"c_{fld.key}", clean)
+    return text
 
 
 def _clean(key: str) -> str:
-    """The cleaned text of a field, computed once in the `cleaned` step of the query."""
+    """The cleaned text of a field (see `with_clean_columns`)."""
     return _q(f"c_{key}")
 
 
 def _typed(fld: Field, factor: float) -> str:
     clean = _clean(fld.key)
-    number = f"replace({clean}, ',', '')"
+    number = clean  # thousands separators are gone already
     if fld.kind is Kind.TEXT:
         return clean
     if fld.kind is Kind.INT:
@@ -76,8 +86,18 @@ def _typed(fld: Field, factor: float) -> str:
     raise AssertionError(fld.kind)
 
 
-def _problem(rule: str, condition: str, reason: str) -> str:
-    return f"CASE WHEN {condition} THEN {_lit(rule + chr(9))} || {reason} END"
+@dataclass(frozen=True)
+class _Problem:
+    condition: str  # SQL: true when the record breaks the rule
+    message: str  # SQL: "rule<TAB>reason" for a person
+
+    @property
+    def case(self) -> str:
+        return f"CASE WHEN {self.condition} THEN {self.message} END"
+
+
+def _problem(rule: str, condition: str, reason: str) -> _Problem:
+    return _Problem(condition, f"{_lit(rule + chr(9))} || {reason}")
 
 
 def _value_reason(fld: Field, what: str) -> str:
@@ -86,7 +106,7 @@ def _value_reason(fld: Field, what: str) -> str:
     return f"{_lit(fld.header + ' ')} || {_lit(chr(39))} || {clean} || {_lit(chr(39) + ' ' + what)}"
 
 
-def _field_problems(fld: Field) -> list[str]:
+def _field_problems(fld: Field) -> list[_Problem]:
     key, clean, typed = fld.key, _clean(fld.key), _q(f"t_{fld.key}")
     problems = []
     if fld.required:
@@ -129,9 +149,7 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
     """One query over relation `src` (text columns named by key) giving typed columns `t_*` and `_problems`."""
     clean_cols, typed_cols = [], []
     for fld in family.fields:
-        if fld.key in present:
-            clean_cols.append(f"{_cleaning(fld.key)} AS {_clean(fld.key)}")
-        else:
+        if fld.key not in present:
             clean_cols.append(f"CAST(NULL AS VARCHAR) AS {_q(fld.key)}, CAST(NULL AS VARCHAR) AS {_clean(fld.key)}")
         typed_cols.append(f"{_typed(fld, unit_factors.get(fld.key, 1.0))} AS {_q('t_' + fld.key)}")
     problems = [p for fld in family.fields for p in _field_problems(fld)]
@@ -146,9 +164,14 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
             )
         )
     return f"""
-        WITH cleaned AS (SELECT *, {", ".join(clean_cols)} FROM src),
+        WITH cleaned AS (SELECT *{"".join(", " + c for c in clean_cols)} FROM src),
         typed AS (SELECT *, {", ".join(typed_cols)} FROM cleaned)
-        SELECT *, list_filter([{", ".join(problems)}], p -> p IS NOT NULL) AS _problems FROM typed
+        -- Messages are built only for the few records that break a rule: building a list of every rule's
+        -- outcome for every record cost more than all the casts.
+        , flagged AS (SELECT *, coalesce({" OR ".join(f"({p.condition})" for p in problems)}, false) AS _bad FROM typed)
+        SELECT *, CASE WHEN _bad THEN list_filter([{", ".join(p.case for p in problems)}], p -> p IS NOT NULL) END
+               AS _problems
+        FROM flagged
     """
 
 
@@ -166,13 +189,14 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.register("src", text)
-        con.register("divisions", _divisions())
+        con.execute("SET enable_progress_bar = false")
         present = set(text.column_names) - set(LINEAGE_KEYS)
+        con.register("src", with_clean_columns(text, [f for f in family.fields if f.key in present]))
+        con.register("divisions", _divisions())
         con.execute(f"CREATE TEMP TABLE checked AS {typing_sql(family, present, unit_factors)}")
         lineage = ", ".join(LINEAGE_KEYS)
         typed = ", ".join(f"{_q('t_' + f.key)} AS {_q(f.key)}" for f in family.fields)
-        landed = con.execute(f"SELECT {typed}, {lineage} FROM checked WHERE len(_problems) = 0").to_arrow_table()
+        landed = con.execute(f"SELECT {typed}, {lineage} FROM checked WHERE NOT _bad").to_arrow_table()
         record = "{" + ", ".join(f"{_lit(f.key)}: {_q(f.key)}" for f in family.fields if f.key in present) + "}"
         quarantined = con.execute(
             f"""
@@ -182,7 +206,7 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
                    t_filing_id AS filing_id,
                    CAST(to_json({record}) AS VARCHAR) AS record,
                    {lineage}
-            FROM checked WHERE len(_problems) > 0
+            FROM checked WHERE _bad
             """
         ).to_arrow_table()
     finally:

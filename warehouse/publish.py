@@ -16,7 +16,7 @@ import duckdb
 
 from ingestion.contracts import FAMILIES
 
-PUBLISHED_SCHEMAS = ("analytics",)
+PUBLISHED_SCHEMAS = ("analytics", "ops")
 # Files DuckDB 1.0 and later can open: most BI drivers embed an older DuckDB than the one that builds.
 SERVING_STORAGE_VERSION = "v1.0.0"
 # Personal data from any filing contract; never published, whatever a model selects.

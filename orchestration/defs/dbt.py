@@ -15,11 +15,12 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from orchestration.resources import NdcResource
 from orchestration.settings import DBT_PROJECT_DIR
+from warehouse.publish import PUBLISHED_SCHEMAS
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 OWNERS = ["team:data-platform"]
 # The asset group of each folder under models/ (and of seeds), i.e. the layer a reader sees in the graph.
-GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "core": "core", "evaluation": "evaluation"}
+GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "core": "core", "evaluation": "evaluation", "ops": "core"}
 
 
 def group_for(fqn: list[str], resource_type: str) -> str:
@@ -54,12 +55,12 @@ def dbt_project() -> DbtProject:
 
 
 def published_models(manifest_path: Path = MANIFEST) -> list[dg.AssetKey]:
-    """Every model BI reads (schema `analytics`), in the manifest's order."""
+    """Every model BI reads (the published schemas), in the manifest's order."""
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     return [
         dg.AssetKey([node["schema"], node["name"]])
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["schema"] == "analytics"
+        if node["resource_type"] == "model" and node["schema"] in PUBLISHED_SCHEMAS
     ]
 
 

@@ -105,11 +105,11 @@ def test_a_crash_after_the_watermark_moved_is_finished_not_redone(generated: Pat
     real = RawStore.record
     calls = {"n": 0}
 
-    def crash_once(self, outcome):
+    def crash_once(self, *outcomes):
         calls["n"] += 1
         if calls["n"] == 1:
             raise KeyboardInterrupt("killed after the watermark moved, before the ledger")
-        real(self, outcome)
+        real(self, *outcomes)
 
     with running(create_app(generated, TOKEN)) as base:
         monkeypatch.setattr(RawStore, "record", crash_once)
