@@ -14,7 +14,7 @@ SOURCES = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "stag
 
 def declared() -> dict[str, list[str]]:
     (raw,) = [s for s in yaml.safe_load(SOURCES.read_text(encoding="utf-8"))["sources"] if s["name"] == "raw"]
-    return {t["name"]: [c["name"] for c in t["columns"]] for t in raw["tables"]}
+    return {t["name"]: [c["name"] for c in t.get("columns", [])] for t in raw["tables"]}
 
 
 @pytest.mark.parametrize("channel", ["files", "api"])
