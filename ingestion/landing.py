@@ -221,6 +221,22 @@ def scan_landing(landing: Path, family: str) -> list[tuple[str, Path]]:
     return [(p.relative_to(landing).as_posix(), p) for p in sorted(base.rglob("*")) if is_delivery(p)]
 
 
+def pending_deliveries(landing: Path, store: RawStore, families: Iterable[str] = FAMILIES) -> list[tuple[str, int, int]]:
+    """Deliveries in the landing folder that the ledger has not seen as they are now: (source, size, mtime_ns).
+
+    Cheap (no hashing): what a sensor polls. A file touched but unchanged is listed here and then found unchanged
+    by its sha256 when landed."""
+    pending = []
+    for family in families:
+        last = store.last_attempts(family)
+        for source, path in scan_landing(landing, family):
+            stat = path.stat()
+            seen = last.get(source)
+            if not seen or seen["size"] != stat.st_size or seen["mtime_ns"] != stat.st_mtime_ns:
+                pending.append((source, stat.st_size, stat.st_mtime_ns))
+    return pending
+
+
 BATCH_ROWS = 250_000  # rows typed per query: large enough to amortise planning, small enough for memory
 
 

@@ -1,7 +1,12 @@
-"""Jobs and schedules."""
+"""Jobs, the nightly schedule and the landing sensor."""
 
+
+import hashlib
 
 import dagster as dg
+
+from ingestion.landing import RawStore, pending_deliveries
+from orchestration.resources import NdcResource
 
 FULL_REFRESH_JOB = "ndc_full_refresh"
 NIGHTLY_CRON = "0 2 * * *"
@@ -25,5 +30,25 @@ nightly = dg.ScheduleDefinition(
 )
 
 
+@dg.sensor(
+    name="landing_sensor",
+    job=full_refresh,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts a refresh when a province drops a new or changed file into $NDC_HOME/landing/.",
+)
+def landing_sensor(context: dg.SensorEvaluationContext, ndc: NdcResource):
+    settings = ndc.settings
+    pending = pending_deliveries(settings.landing, RawStore(settings.raw))
+    if not pending:
+        return dg.SkipReason(f"no new or changed deliveries in {settings.landing}")
+    # The same files as they are now give the same run key, so one drop starts one run.
+    run_key = hashlib.sha256("\n".join(f"{s}|{size}|{mtime}" for s, size, mtime in sorted(pending)).encode()).hexdigest()
+    return dg.RunRequest(
+        run_key=run_key,
+        tags={"ndc/trigger": "landing", "ndc/deliveries": str(len(pending))},
+    )
+
+
 def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=[full_refresh], schedules=[nightly])
+    return dg.Definitions(jobs=[full_refresh], schedules=[nightly], sensors=[landing_sensor])

@@ -12,7 +12,8 @@ latest as (
 final as (
     select
         *,
-        {{ uscc_checksum_ok('uscc') }} as uscc_valid
+        {{ uscc_checksum_ok('uscc') }} as uscc_valid,
+        coalesce(revenue > employees * {{ var('max_revenue_per_employee_thousand_yuan') }}, false) as amount_unit_suspect
     from latest
 )
 

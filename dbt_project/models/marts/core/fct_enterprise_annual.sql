@@ -25,6 +25,7 @@ final as (
         filings.hte_cert_date,
         filings.sme_reg_no,
         filings.listed,
+        filings.amount_unit_suspect,
         -- measures (money in 千元)
         filings.employees,
         filings.st_staff,
