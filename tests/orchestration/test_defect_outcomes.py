@@ -99,6 +99,5 @@ def test_duplicated_records_land_twice_and_publish_once(pipeline):
         # Both deliveries land, unless the original came in a file that was rejected whole.
         original_lost = any(o["filing_id"] == m["filing_id"] and o["source"] in rejected for o in manifest)
         assert copies >= 2 or (copies == 1 and original_lost), m
-        if family == "enterprise":
-            assert query(home, "SELECT count(*) FROM analytics.fct_enterprise_annual "
-                               f"WHERE filing_id = '{m['filing_id']}'")[0][0] == 1
+        downstream = "analytics.fct_enterprise_annual" if family == "enterprise" else f"intermediate.int_{family}__latest_filings"
+        assert query(home, f"SELECT count(*) FROM {downstream} WHERE filing_id = '{m['filing_id']}'")[0][0] == 1, m

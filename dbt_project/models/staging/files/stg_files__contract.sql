@@ -1,0 +1,1 @@
+{{ stage_raw('contract_files') }}

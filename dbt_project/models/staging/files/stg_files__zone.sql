@@ -1,0 +1,1 @@
+{{ stage_raw('zone_files') }}
