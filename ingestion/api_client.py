@@ -15,13 +15,13 @@ The token is sent as a header and never appears in an error message or a log lin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -51,10 +51,11 @@ class Watermark:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict]
+    items: list[dict]  # numbers with a fraction stay text, exactly as sent (no float rounding)
     cursor: str | None  # the cursor that fetched this page (None for the first of a walk)
     next_cursor: str | None
     body_bytes: int
+    sha256: str  # of the body as received
 
 
 def _instant(iso: str) -> float:
@@ -118,8 +119,11 @@ class ApiClient:
             try:
                 while True:
                     body = self._get(family, {**params, "cursor": cursor} if cursor else params)
-                    items = [i for i in body["items"] if last is None or _key(i) > last.sort_key]
-                    page = Page(items, cursor, body.get("next_cursor"), body.get("_bytes", 0))
+                    items = body["items"]
+                    if last is not None and items and _key(items[0]) <= last.sort_key:
+                        # Only the first page after a (re)start can hold items tied with the watermark.
+                        items = [i for i in items if _key(i) > last.sort_key]
+                    page = Page(items, cursor, body.get("next_cursor"), body["_bytes"], body["_sha256"])
                     if page.items:
                         yield page
                         tail = page.items[-1]
@@ -152,10 +156,11 @@ class ApiClient:
                     raise ApiError(f"{url}: HTTP {response.status_code}: {response.text[:300]}")
                 else:
                     try:
-                        body = json.loads(content, parse_float=Decimal)
+                        body = json.loads(content, parse_float=str)  # decimals keep their exact digits
                         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
                             raise ValueError("not a page")
                         body["_bytes"] = len(content)
+                        body["_sha256"] = hashlib.sha256(content).hexdigest()
                         return body
                     except ValueError:
                         problem = f"an invalid JSON body ({len(content)} bytes): cut in transit"

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.api_client import ApiClient, Page, Watermark
 from ingestion.contracts import FAMILIES
@@ -90,14 +91,6 @@ def recover(store: RawStore, family: str) -> str | None:
     return verdict
 
 
-def _cell(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def page_source(family: str, page: Page) -> str:
     first, last = page.items[0], page.items[-1]
     ident = f"{first['submitted_at']}|{first['filing_id']}|{first['revision']}|{last['submitted_at']}|{last['filing_id']}|{last['revision']}"
@@ -105,17 +98,23 @@ def page_source(family: str, page: Page) -> str:
 
 
 def _page_text(family_name: str, page: Page, source: str, loaded_at: dt.datetime) -> tuple[pa.Table, str]:
+    """A page's items as the text cells the typing query takes, like a file's, with the page's lineage."""
     family = FAMILIES[family_name]
-    body = json.dumps(page.items, default=str, ensure_ascii=False, sort_keys=True).encode()
-    sha = hashlib.sha256(body).hexdigest()
     n = len(page.items)
-    columns = {f.key: pa.array([_cell(item.get(f.key)) for item in page.items], pa.string()) for f in family.fields}
+    decoded = pa.Table.from_pylist(page.items)  # Arrow's converter, not a Python loop per cell
+    columns = {}
+    for f in family.fields:
+        if f.key in decoded.column_names:
+            column = decoded.column(f.key)
+            columns[f.key] = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+        else:
+            columns[f.key] = pa.nulls(n, pa.string())
     columns["_row_number"] = pa.array(range(1, n + 1), pa.int64())
-    columns["_channel"] = pa.array(["api"] * n, pa.string())
-    columns["_source"] = pa.array([source] * n, pa.string())
-    columns["_source_sha256"] = pa.array([sha] * n, pa.string())
-    columns["_loaded_at"] = pa.array([loaded_at] * n, pa.timestamp("us", tz="UTC"))
-    return pa.table(columns), sha
+    columns["_channel"] = pa.repeat(pa.scalar("api"), n)
+    columns["_source"] = pa.repeat(pa.scalar(source), n)
+    columns["_source_sha256"] = pa.repeat(pa.scalar(page.sha256), n)
+    columns["_loaded_at"] = pa.repeat(pa.scalar(loaded_at, pa.timestamp("us", tz="UTC")), n)
+    return pa.table(columns), page.sha256
 
 
 def land_api(
