@@ -86,3 +86,24 @@ def test_families_with_nothing_delivered_have_empty_typed_views(tmp_path: Path):
     assert set(counts.values()) == {0}
     types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'contract_files'").fetchall())
     assert types["amount"] == "DECIMAL(18,4)" and types["signed_on"] == "DATE"
+
+
+def test_a_batch_killed_before_its_acknowledgement_lands_once_on_the_next_run(tmp_path: Path, reports, write, monkeypatch):
+    store = RawStore(tmp_path / "raw")
+    write(reports.head(6), "110000_20230315.csv")
+    write(reports.tail(6), "320000_20230315.csv")
+
+    def killed(self, *outcomes):
+        raise KeyboardInterrupt("killed after the batch's Parquet files, before the ledger")
+
+    monkeypatch.setattr(RawStore, "record", killed)
+    try:
+        land_file_drops(tmp_path / "landing", store, "enterprise")
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+    summary = land_file_drops(tmp_path / "landing", store, "enterprise")
+    assert len(summary.landed) == 2  # nothing was acknowledged, so both files land again
+    rows = raw_rows(store)
+    assert len(rows) == 12 and len({r[0] for r in rows}) == 12  # and each record is there once
+    assert not store.journal_path("enterprise").exists()
