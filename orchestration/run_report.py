@@ -70,7 +70,7 @@ class RunReport:
                 f"PUBLISHED {len(tables)} tables ({self.published_metadata.get('rows', 0):,} rows) "
                 f"to {settings.serving_db} in {elapsed_s:.0f} s"
             )
-            lines.append(f"  query it:  duckdb -readonly {settings.serving_db}  (schema analytics)")
+            lines.append(f"  query it:  duckdb -readonly {settings.serving_db}  (schemas analytics and ops)")
             lines.append("  the UI:    make dev, then open http://127.0.0.1:3000")
         else:
             lines.append(f"NOT PUBLISHED: the serving copy at {settings.serving_db} was left as it was.")
