@@ -1,5 +1,6 @@
-"""Raw assets: each family's deliveries landed into the raw layer."""
+"""Raw assets: each family's deliveries, per channel, landed into the raw layer."""
 
+from collections.abc import Callable
 
 import dagster as dg
 import duckdb
@@ -9,50 +10,55 @@ from ingestion.api_landing import land_api
 from ingestion.contracts import FAMILIES
 from ingestion.landing import RawStore, land_file_drops, refresh_raw_schema
 from orchestration.resources import NdcResource
+from orchestration.settings import Settings
 
 OWNERS = ["team:data-platform"]
+# Lands one family from one channel: (context, settings, store, family) -> metadata for the materialization.
+Lander = Callable[[dg.AssetExecutionContext, Settings, RawStore, str], dict]
 
 
-def file_drop_asset(family: str, description: str) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=["raw", f"{family}_files"],
-        group_name="raw",
-        kinds={"python", "parquet", "duckdb"},
-        owners=OWNERS,
-        description=description,
-    )
-    def _asset(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
-        settings = ndc.settings
-        store = RawStore(settings.raw)
+def land_files(context: dg.AssetExecutionContext, settings: Settings, store: RawStore, family: str) -> dict:
+    def progress(done: int, total: int, outcome) -> None:
+        if done == total or done % 50 == 0:
+            context.log.info(f"{family}: {done}/{total} deliveries processed")
 
-        def progress(done: int, total: int, outcome) -> None:
-            if done == total or done % 50 == 0:
-                context.log.info(f"{family}: {done}/{total} deliveries processed")
+    summary = land_file_drops(settings.landing, store, family, on_progress=progress)
+    for outcome in summary.rejected:
+        context.log.warning(f"rejected: {outcome.message}")
+    return {
+        "files_landed": len(summary.landed),
+        "files_rejected": len(summary.rejected),
+        "files_unchanged": summary.unchanged,
+        "rows_landed": summary.rows_landed,
+        "rows_quarantined": summary.rows_quarantined,
+        "rejected": dg.MetadataValue.json([{"source": o.source, "problem": o.message} for o in summary.rejected]),
+    }
 
-        summary = land_file_drops(settings.landing, store, family, on_progress=progress)
-        for outcome in summary.rejected:
-            context.log.warning(f"rejected: {outcome.message}")
-        settings.build_db.parent.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(str(settings.build_db)) as con:
-            counts = refresh_raw_schema(con, store, families=[family])
-        return dg.MaterializeResult(
-            metadata={
-                "files_landed": len(summary.landed),
-                "files_rejected": len(summary.rejected),
-                "files_unchanged": summary.unchanged,
-                "rows_landed": summary.rows_landed,
-                "rows_quarantined": summary.rows_quarantined,
-                "rows_in_raw": counts[f"raw.{family}_files"],
-                "rejected": dg.MetadataValue.json([{"source": o.source, "problem": o.message} for o in summary.rejected]),
-            }
+
+def land_from_api(context: dg.AssetExecutionContext, settings: Settings, store: RawStore, family: str) -> dict:
+    if not (settings.api_url and settings.api_token):
+        context.log.info("NDC_API_URL and NDC_API_TOKEN are not both set: nothing pulled from the API")
+        return {"api_configured": False}
+    client = ApiClient(settings.api_url, settings.api_token)
+    try:
+        summary = land_api(
+            client, store, family,
+            on_progress=lambda s: context.log.info(f"{family}: {s.pages} pages, {s.rows_landed} rows landed"),
         )
+    finally:
+        client.close()
+    return {
+        "api_configured": True,
+        "pages": summary.pages,
+        "rows_landed": summary.rows_landed,
+        "rows_quarantined": summary.rows_quarantined,
+        "watermark": str(summary.watermark.submitted_at if summary.watermark else "none"),
+    }
 
-    return _asset
 
-
-def api_asset(family: str, description: str) -> dg.AssetsDefinition:
+def raw_asset(family: str, channel: str, land: Lander, description: str) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["raw", f"{family}_api"],
+        key=["raw", f"{family}_{channel}"],
         group_name="raw",
         kinds={"python", "parquet", "duckdb"},
         owners=OWNERS,
@@ -61,48 +67,27 @@ def api_asset(family: str, description: str) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
         settings = ndc.settings
         store = RawStore(settings.raw)
-        metadata: dict = {"api_configured": bool(settings.api_url and settings.api_token)}
-        if metadata["api_configured"]:
-            client = ApiClient(settings.api_url, settings.api_token)
-            try:
-                summary = land_api(
-                    client, store, family,
-                    on_progress=lambda s: context.log.info(f"{family}: {s.pages} pages, {s.rows_landed} rows landed"),
-                )
-            finally:
-                client.close()
-            metadata |= {
-                "pages": summary.pages,
-                "rows_landed": summary.rows_landed,
-                "rows_quarantined": summary.rows_quarantined,
-                "watermark": str(summary.watermark.submitted_at if summary.watermark else "none"),
-            }
-        else:
-            context.log.info("NDC_API_URL and NDC_API_TOKEN are not both set: nothing pulled from the API")
+        metadata = land(context, settings, store, family)
         settings.build_db.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(settings.build_db)) as con:
             counts = refresh_raw_schema(con, store, families=[family])
-        metadata["rows_in_raw"] = counts[f"raw.{family}_api"]
+        metadata["rows_in_raw"] = counts[f"raw.{family}_{channel}"]
         return dg.MaterializeResult(metadata=metadata)
 
     return _asset
 
 
 def defs() -> dg.Definitions:
-    file_assets = [
-        file_drop_asset(
-            name,
+    assets = []
+    for name, family in FAMILIES.items():
+        assets.append(raw_asset(
+            name, "files", land_files,
             f"{family.chinese_name} from provincial file drops ($NDC_HOME/landing/{name}/), typed by the filing "
             "contract, with rule breakers quarantined and rejected files reported.",
-        )
-        for name, family in FAMILIES.items()
-    ]
-    api_assets = [
-        api_asset(
-            name,
+        ))
+        assets.append(raw_asset(
+            name, "api", land_from_api,
             f"{family.chinese_name} from the national reporting system's API (NDC_API_URL), pulled after the "
             "family's watermark, each record exactly once.",
-        )
-        for name, family in FAMILIES.items()
-    ]
-    return dg.Definitions(assets=file_assets + api_assets)
+        ))
+    return dg.Definitions(assets=assets)
