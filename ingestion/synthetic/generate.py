@@ -228,9 +228,9 @@ def _render_files(records: pd.DataFrame, family, order, starts, ends, styles: li
         variant = render(records.iloc[order[index]], family, DropStyle(money_unit=unit, thousands=thousands),
                          plain.take(index), unit_row=False)
         offset = 0
-        for i, rows in zip(files, rows_of):
-            out[i] = with_unit_row(variant.slice(offset, len(rows)), family, unit)
-            offset += len(rows)
+        for i, file_rows in zip(files, rows_of):
+            out[i] = with_unit_row(variant.slice(offset, len(file_rows)), family, unit)
+            offset += len(file_rows)
     return out
 
 
