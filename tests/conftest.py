@@ -6,9 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 
 from ingestion.synthetic.generate import generate
 
@@ -31,6 +34,19 @@ def ndc_home(tmp_path: Path, sample_landing: Path) -> Path:
     home = tmp_path / "ndc"
     shutil.copytree(sample_landing, home / "landing")
     return home
+
+
+def wait_for_health(base: str, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:
+    """Wait until the API stand-in at `base` answers /healthz; fail if it dies or takes longer than `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            requests.get(f"{base}/healthz", timeout=1).raise_for_status()
+            return
+        except requests.ConnectionError:
+            assert alive(), f"the service at {base} exited before it answered"
+            assert time.monotonic() < deadline, f"the service at {base} did not answer within {timeout_s} s"
+            time.sleep(0.05)
 
 
 def run_ndc(home: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:

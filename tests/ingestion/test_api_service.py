@@ -26,6 +26,7 @@ import uvicorn
 from ingestion.contracts import FAMILIES, Family, Field, Kind
 from ingestion.synthetic.api_service import StoreError, create_app, resolve_store
 from ingestion.synthetic.faults import FaultSpec
+from tests.conftest import wait_for_health
 
 TOKEN = "test-token-7f3a"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -139,15 +140,7 @@ def running(app) -> Iterator[str]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=1).raise_for_status()
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+        wait_for_health(base, timeout_s=10, alive=thread.is_alive)
         yield base
     finally:
         server.should_exit = True

@@ -7,17 +7,15 @@ import hashlib
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
-import requests
 
 from ingestion.contracts import ENTERPRISE
-from tests.conftest import NDC, run_ndc
+from tests.conftest import NDC, run_ndc, wait_for_health
 
 pytestmark = pytest.mark.slow
 
@@ -93,14 +91,7 @@ def serving_api(data: Path, token: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(f"{base}/healthz", timeout=1).raise_for_status()
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read()
-                time.sleep(0.2)
+        wait_for_health(base, timeout_s=60, alive=lambda: process.poll() is None)
         yield base
     finally:
         process.terminate()
