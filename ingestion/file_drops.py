@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ingestion.contracts import YUAN_PER_UNIT, Family, Kind
+from ingestion.contracts import YUAN_PER_UNIT, Family
 
 SUFFIXES = (".csv", ".xlsx")
 # Words a unit row may hold besides money units; they change nothing.
@@ -52,13 +52,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def detect_encoding(data: bytes) -> str:
-    """UTF-8 with BOM, UTF-8, or GB18030: the three encodings the provinces use."""
-    return decode(data)[1]
-
-
 def decode(data: bytes) -> tuple[str, str]:
-    """The text of a delivery and its encoding, decoding once."""
+    """The text of a delivery and its encoding, decoding once: UTF-8 with BOM, UTF-8, or GB18030, the three
+    encodings the provinces use."""
     candidates = ("utf-8-sig",) if data.startswith(b"\xef\xbb\xbf") else ("utf-8", "gb18030")
     for encoding in candidates:
         try:
@@ -200,4 +196,4 @@ def is_delivery(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith((".", "~$"))
 
 
-__all__ = ["DeliveryRejected", "ParsedDelivery", "detect_encoding", "is_delivery", "read_delivery", "sha256_of", "Kind"]
+__all__ = ["DeliveryRejected", "ParsedDelivery", "decode", "is_delivery", "read_delivery", "sha256_of"]

@@ -1,12 +1,6 @@
 {#- Downstream sees one row per filing: its latest revision, whichever channel delivered it. -#}
-with filings as (
-    select * from {{ ref('stg_files__enterprise') }}
-    union all
-    select * from {{ ref('stg_api__enterprise') }}
-),
-
-latest as (
-    {{ latest_revision('filings') }}
+with latest as (
+    {{ latest_filings('enterprise') }}
 ),
 
 final as (
