@@ -16,9 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from ingestion.synthetic.codes import break_check_character
+from ingestion.synthetic.codes import break_check_character, matrix, text
+from ingestion.synthetic.filings import replace_column
+from ingestion.synthetic.world import Population
 
 OUTSIDE_USCC_SET = "IOSVZ"  # letters GB 32100 leaves out of the code's character set
 UNKNOWN_DIVISION = "999999"
@@ -53,60 +56,80 @@ MONEY = {"enterprise": ["revenue", "hightech_revenue", "industrial_output", "tot
                         "rd_expense", "rd_expense_domestic", "exports", "taxes_paid", "net_profit"]}
 
 
-def pilot_codes(rng: np.random.Generator, enterprises: pd.DataFrame) -> pd.DataFrame:
+def pilot_codes(rng: np.random.Generator, enterprises: Population) -> None:
     """Give a few enterprises an early pilot code that fails the check: the same wrong code in every year."""
     chosen = rng.random(len(enterprises)) < PILOT_CODE_RATE
-    enterprises = enterprises.copy()
-    if chosen.any():
-        enterprises.loc[chosen, "uscc"] = break_check_character(rng, enterprises.loc[chosen, "uscc"].to_numpy())
-    enterprises["_pilot"] = chosen
-    return enterprises
+    enterprises["uscc"][chosen] = break_check_character(rng, enterprises["uscc"][chosen])
+    enterprises["pilot"] = chosen
 
 
-def inject_records(rng: np.random.Generator, records: pd.DataFrame, family: str) -> pd.DataFrame:
-    """Apply record defects; each hit record carries its defect in `_defect` (one defect per record)."""
-    records = records.copy()
-    records["_defect"] = None
-    if family == "enterprise" and "_pilot" in records:
-        records.loc[records["_pilot"].fillna(False).astype(bool), "_defect"] = "pilot_code"
-    duplicates = []
-    for defect in RECORD_DEFECTS:
-        if family not in defect.families or records.empty:
+def inject_records(rng: np.random.Generator, records: pa.Table, family: str) -> tuple[pa.Table, pa.Table]:
+    """Apply record defects (one per record at most). Returns the records, each hit one naming its defect in
+    `_defect`, and the duplicates to deliver again a week later (`_duplicate` true)."""
+    n = len(records)
+    defect = np.full(n, None, dtype=object)
+    pilot = np.zeros(n, bool)
+    if "_pilot" in records.column_names:
+        pilot = records["_pilot"].to_numpy(zero_copy_only=False)
+    defect[pilot] = "pilot_code"
+    free = ~pilot
+    duplicated = np.array([], np.int64)
+    for kind in RECORD_DEFECTS:
+        if family not in kind.families or not n:
             continue
-        free = records["_defect"].isna().to_numpy()
-        hit = free & (rng.random(len(records)) < defect.rate)
-        if not hit.any():
+        hit = np.flatnonzero(free & (rng.random(n) < kind.rate))
+        if not len(hit):
             continue
-        idx = records.index[hit]
-        records.loc[idx, "_defect"] = defect.name
-        if defect.name == "uscc_checksum":
-            records.loc[idx, "uscc"] = break_check_character(rng, records.loc[idx, "uscc"].to_numpy())
-        elif defect.name == "uscc_charset":
-            position = rng.integers(8, 17, len(idx))
-            bad = rng.choice(list(OUTSIDE_USCC_SET), len(idx))
-            records.loc[idx, "uscc"] = [u[:p] + b + u[p + 1:] for u, p, b in zip(records.loc[idx, "uscc"], position, bad)]
-        elif defect.name == "unknown_region":
-            records.loc[idx, "region_code"] = UNKNOWN_DIVISION
-        elif defect.name == "negative_amount":
-            column = "revenue" if family == "enterprise" else "amount"
-            records.loc[idx, column] = -records.loc[idx, column].abs() - 1
-            if family == "contract":
-                records.loc[idx, "tech_amount"] = 0.0
-        elif defect.name == "st_staff_above_employees":
-            records.loc[idx, "st_staff"] = records.loc[idx, "employees"] + 1 + rng.integers(0, 20, len(idx))
-        elif defect.name == "tech_amount_above_amount":
-            records.loc[idx, "tech_amount"] = np.round(records.loc[idx, "amount"] * 1.5, 2)
-        elif defect.name == "yuan_as_thousand":
-            for column in MONEY[family]:
-                records.loc[idx, column] = records.loc[idx, column] * 1000
-        elif defect.name == "duplicate_record":
-            duplicates.append(records.loc[idx].copy())
-    if duplicates:
-        copies = pd.concat(duplicates)
-        # The copy is delivered again on a later delivery day (same filing, same revision).
-        copies["_duplicate_of_day"] = True
-        records = pd.concat([records, copies], ignore_index=True)
-    return records
+        defect[hit], free[hit] = kind.name, False
+        records = _damage(rng, records, family, kind.name, hit)
+        if kind.name == "duplicate_record":
+            duplicated = hit
+    records = records.append_column("_defect", pa.array(defect, pa.string())).append_column(
+        "_duplicate", pa.array(np.zeros(n, bool)))
+    copies = records.take(duplicated)
+    copies = replace_column(copies, "_day", copies["_day"].to_numpy() + 7)  # the same revision, a week later
+    copies = replace_column(copies, "_duplicate", np.ones(len(copies), bool))
+    return records, copies
+
+
+def _damage(rng: np.random.Generator, records: pa.Table, family: str, defect: str, rows: np.ndarray) -> pa.Table:
+    """`records` with defect `defect` applied to `rows` (ascending)."""
+
+    def column(name: str) -> np.ndarray:
+        return records[name].take(rows).to_numpy(zero_copy_only=False)
+
+    def replaced(name: str, values) -> pa.Table:
+        mask = np.zeros(len(records), bool)
+        mask[rows] = True
+        current = records[name].combine_chunks()
+        new = pc.replace_with_mask(current, pa.array(mask), pa.array(values, current.type))
+        return replace_column(records, name, new)
+
+    if defect == "uscc_checksum":
+        return replaced("uscc", text(break_check_character(rng, matrix(records["uscc"].take(rows), 18))))
+    if defect == "uscc_charset":
+        codes = matrix(records["uscc"].take(rows), 18)
+        position = rng.integers(8, 17, len(rows))
+        codes[np.arange(len(rows)), position] = np.frombuffer(OUTSIDE_USCC_SET.encode(), np.uint8)[
+            rng.integers(0, len(OUTSIDE_USCC_SET), len(rows))]
+        return replaced("uscc", text(codes))
+    if defect == "unknown_region":
+        return replaced("region_code", [UNKNOWN_DIVISION] * len(rows))
+    if defect == "negative_amount":
+        name = "revenue" if family == "enterprise" else "amount"
+        records = replaced(name, -np.abs(column(name)) - 1)
+        return replaced("tech_amount", np.zeros(len(rows))) if family == "contract" else records
+    if defect == "st_staff_above_employees":
+        return replaced("st_staff", column("employees") + 1 + rng.integers(0, 20, len(rows)))
+    if defect == "tech_amount_above_amount":
+        return replaced("tech_amount", np.round(column("amount") * 1.5, 2))
+    if defect == "yuan_as_thousand":
+        for name in MONEY[family]:
+            records = replaced(name, column(name) * 1000)
+        return records
+    if defect == "duplicate_record":
+        return records  # the record itself is sound; its copy is the defect
+    raise ValueError(f"unknown record defect {defect!r}")
 
 
 def expected_outcome(defect: str) -> str:

@@ -1,11 +1,13 @@
 """Writing provincial file drops the way the provinces deliver them (filing-formats.md, "Provincial file drops").
 
-Cells are rendered as whole Arrow columns (a pandas row-wise formatter would cap a national year at minutes);
-only the thousands-separator style formats number by number, and only in the files that use it.
+Cells are prepared as whole Arrow columns and formatted by Arrow's CSV writer (a pandas row-wise formatter would
+cap a national year at minutes); only the thousands-separator style formats numbers as text first, and only in the
+files that use it.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import io
 import os
@@ -14,8 +16,6 @@ from functools import cache
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -24,6 +24,7 @@ from ingestion.contracts import YUAN_PER_UNIT, Family, Kind
 
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 CHINA_OFFSET = "+08:00"
+CHINA_OFFSET_S = 8 * 3600
 XLSX_CREATED = dt.datetime(2020, 1, 1)
 
 
@@ -37,18 +38,32 @@ class DropStyle:
     thousands: bool = False  # amounts written as 1,234.5
 
 
-def _text(values: pa.Array) -> pa.Array:
-    return pc.fill_null(pc.cast(values, pa.string()), "")
+@dataclass(frozen=True)
+class Cells:
+    """A file's content before encoding: its columns under their Chinese headers, and the unit row if it has one.
+
+    Numbers, dates and text stay typed: Arrow's CSV writer formats them as it writes, in the writer threads.
+    """
+
+    table: pa.Table
+    unit_row: tuple[str, ...] | None = None
+
+    def with_columns(self, columns: pa.Table) -> Cells:
+        """The same cells with some columns replaced (by header)."""
+        table = self.table
+        for header in columns.column_names:
+            table = table.set_column(table.schema.get_field_index(header), header, columns.column(header))
+        return Cells(table, self.unit_row)
 
 
-def _thousands(values: np.ndarray) -> pa.Array:
+def _thousands(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Amounts as 1,234.5 (two decimals at most, trailing zeros dropped), formatted inside DuckDB."""
-    numbers = pa.table({"x": pa.array(values, pa.float64(), from_pandas=True)})
+    numbers = pa.table({"x": values})
     con = _formatter()
     con.register("numbers", numbers)
     text = con.execute(r"SELECT regexp_replace(format('{:,.2f}', x), '\.?0+$', '') FROM numbers").to_arrow_table()
     con.unregister("numbers")
-    return pc.fill_null(text.column(0).combine_chunks(), "")
+    return text.column(0).combine_chunks()
 
 
 @cache
@@ -57,83 +72,82 @@ def _formatter() -> duckdb.DuckDBPyConnection:
     return duckdb.connect()
 
 
-def _cells(fld, col: pd.Series, style: DropStyle) -> pa.Array:
+def _cells(fld, col: pa.ChunkedArray, style: DropStyle) -> pa.Array | pa.ChunkedArray:
     if fld.kind is Kind.DECIMAL:
-        values = col.to_numpy(dtype="float64", na_value=np.nan)
+        values = pc.cast(col, pa.float64())
         if fld.unit and style.money_unit:
-            values = values * (YUAN_PER_UNIT[fld.unit] / YUAN_PER_UNIT[style.money_unit])
-        values = np.round(values, 4)
-        return _thousands(values) if style.thousands else _text(pa.array(values, from_pandas=True))
+            values = pc.multiply(values, YUAN_PER_UNIT[fld.unit] / YUAN_PER_UNIT[style.money_unit])
+        values = pc.round(values, 4)
+        return _thousands(values) if style.thousands else values
     if fld.kind is Kind.INT:
-        return _text(pa.array(col, from_pandas=True))
+        return pc.cast(col, pa.int64())
     if fld.kind is Kind.BOOL:
-        flags = pa.array(col, pa.bool_(), from_pandas=True)
-        return pc.fill_null(pc.if_else(flags, "是", "否"), "")
+        return pc.if_else(col, "是", "否")
     if fld.kind is Kind.DATE:
-        days = pa.array(pd.to_datetime(col).to_numpy(dtype="datetime64[D]"), pa.date32(), from_pandas=True)
-        return pc.fill_null(pc.cast(days, pa.string()), "")  # ISO 8601, and far faster than strftime
+        return pc.cast(col, pa.date32())  # written as ISO 8601
     if fld.kind is Kind.TIMESTAMP:
-        china = pd.to_datetime(col).dt.tz_convert("UTC").dt.tz_localize(None) + pd.Timedelta(hours=8)
-        stamps = pa.array(china.to_numpy(dtype="datetime64[s]"), pa.timestamp("s"))
-        iso = pc.replace_substring(pc.cast(stamps, pa.string()), " ", "T")
+        seconds = pc.cast(pc.cast(col, pa.timestamp("s", tz="UTC"), safe=False), pa.int64())
+        china = pc.cast(pc.add(seconds, CHINA_OFFSET_S), pa.timestamp("s"))
+        iso = pc.replace_substring(pc.cast(china, pa.string()), " ", "T")
         return pc.binary_join_element_wise(iso, CHINA_OFFSET, "")
-    return pc.fill_null(pa.array(col, pa.string(), from_pandas=True), "")
+    return pc.cast(col, pa.string())
 
 
-def _styled(fld, style: DropStyle) -> bool:
-    """Whether a style changes how this field's cells read."""
-    return fld.kind is Kind.DECIMAL and (style.thousands or bool(fld.unit and style.money_unit))
+def styled_keys(family: Family) -> list[str]:
+    """The fields whose cells some delivery style writes differently (the money columns)."""
+    return [f.key for f in family.fields if f.kind is Kind.DECIMAL]
 
 
-def render(
-    frame: pd.DataFrame, family: Family, style: DropStyle, plain: pa.Table | None = None, unit_row: bool = True
-) -> pa.Table:
-    """Typed records (columns = contract keys) as the text cells of a province's file, Chinese headers first row.
+def render(records: pa.Table, family: Family, style: DropStyle) -> Cells:
+    """Typed records (columns = contract keys) as the cells of a province's file, under the Chinese headers.
 
-    `plain`, the same records already rendered in the plain style, saves re-rendering what a style leaves alone.
+    Fields the records lack are left out (tests use that to write a file missing a column).
     """
-    columns: dict[str, pa.Array] = {}
-    for fld in family.fields:
-        if fld.key not in frame:
-            continue
-        if plain is not None and not _styled(fld, style):
-            columns[fld.header] = plain.column(fld.header)
-        else:
-            columns[fld.header] = _cells(fld, frame[fld.key], style)
-    table = pa.table(columns)
-    return with_unit_row(table, family, style.money_unit) if unit_row else table
+    present = [fld for fld in family.fields if fld.key in records.column_names]
+    table = pa.table({fld.header: _cells(fld, records[fld.key], style) for fld in present})
+    return Cells(table, unit_row(family, tuple(table.column_names), style.money_unit))
 
 
-def with_unit_row(table: pa.Table, family: Family, money_unit: str | None) -> pa.Table:
-    """The cells with the unit row some provinces put under the header (单位, then the unit of each money column)."""
+def unit_row(family: Family, headers: tuple[str, ...], money_unit: str | None) -> tuple[str, ...] | None:
+    """The row some provinces put under the header: 单位, then the unit of each money column."""
     if not money_unit:
-        return table
-    row = {h: ("单位" if i == 0 else (money_unit if family.field(family.header_map[h]).unit else ""))
-           for i, h in enumerate(table.column_names)}
-    return pa.concat_tables([pa.Table.from_pylist([row], schema=table.schema), table])
+        return None
+    return tuple("单位" if i == 0 else (money_unit if family.field(family.header_map[h]).unit else "")
+                 for i, h in enumerate(headers))
 
 
-def encode(cells: pa.Table, style: DropStyle) -> bytes:
+def encode(cells: Cells, style: DropStyle) -> bytes:
     """The file's bytes."""
     if style.fmt == "xlsx":
         return _xlsx(cells)
-    buffer = io.BytesIO()
-    pacsv.write_csv(cells, buffer, pacsv.WriteOptions(quoting_style="needed"))
-    data = buffer.getvalue()
+    head = ",".join(cells.table.column_names) + "\n"
+    if cells.unit_row:
+        head += ",".join(cells.unit_row) + "\n"
+    sink = pa.BufferOutputStream()  # Arrow's own buffer: writing never goes back to Python
+    pacsv.write_csv(cells.table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    data = head.encode("utf-8") + sink.getvalue().to_pybytes()
     if style.encoding == "utf-8":
         return data
+    if style.encoding == "utf-8-sig":
+        return codecs.BOM_UTF8 + data
     return data.decode("utf-8").encode(style.encoding)
 
 
-def _xlsx(cells: pa.Table) -> bytes:
+def _xlsx(cells: Cells) -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": True})
     workbook.set_properties({"created": XLSX_CREATED})  # a fixed time: the same seed writes the same bytes
     sheet = workbook.add_worksheet("Sheet1")
-    sheet.write_row(0, 0, cells.column_names)
-    for r, row in enumerate(zip(*(c.to_pylist() for c in cells.columns)), start=1):
+    sheet.write_row(0, 0, cells.table.column_names)
+    first = 1
+    if cells.unit_row:
+        sheet.write_row(1, 0, cells.unit_row)
+        first = 2
+    # Provinces type their spreadsheets as text: every cell is written as the CSV would show it.
+    columns = [pc.fill_null(pc.cast(c, pa.string()), "").to_pylist() for c in cells.table.columns]
+    for r, row in enumerate(zip(*columns), start=first):
         sheet.write_row(r, 0, row)
     workbook.close()
     return buffer.getvalue()
@@ -146,5 +160,5 @@ def write_bytes(data: bytes, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_drop(cells: pa.Table, path: Path, style: DropStyle) -> None:
+def write_drop(cells: Cells, path: Path, style: DropStyle) -> None:
     write_bytes(encode(cells, style), path)

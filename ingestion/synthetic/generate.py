@@ -13,27 +13,36 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES
 from ingestion.reference import rows
 from ingestion.synthetic.defects import FILE_DEFECTS, damage_file, expected_outcome, inject_records, pilot_codes
-from ingestion.synthetic.drops import ENCODINGS, DropStyle, encode, render, with_unit_row, write_bytes
-from ingestion.synthetic.filings import carrier_reports, contract_records, corrections, enterprise_reports, zone_reports
+from ingestion.synthetic.drops import ENCODINGS, Cells, DropStyle, encode, render, styled_keys, unit_row, write_bytes
+from ingestion.synthetic.filings import (
+    DELIVERY_ORDER,
+    carrier_reports,
+    contract_records,
+    corrections,
+    enterprise_reports,
+    with_revisions,
+    zone_reports,
+)
 from ingestion.synthetic.world import SCALES, build_world
 
 CHANNELS = ("files", "api", "both")
 API_SHARE_WHEN_BOTH = 0.5  # with --channel both, records go to the API or a file drop at random, half each
 CORRECTION_SHARE = {"enterprise": 0.03, "incubator": 0.03, "contract": 0.01, "zone": 0.05}
 XLSX_SHARE = 0.04
-XLSX_MAX_ROWS = 500  # provinces send spreadsheets for small deliveries; large ones come as CSV
+RENDER_BATCH_ROWS = 100_000
+XLSX_MAX_ROWS = 200  # provinces send spreadsheets for small deliveries; large ones come as CSV
 MANIFEST_COLUMNS = ["family", "channel", "source", "filing_id", "revision", "line", "defect", "expected_outcome"]
 
 
@@ -98,94 +107,110 @@ def _styles(rng: np.random.Generator, rows: np.ndarray) -> list[DropStyle]:
 
 
 class _Output:
-    """Writes a family-year's records to file drops and the API store, and keeps the defect manifest."""
+    """Writes a family-year's records to file drops and the API store, and keeps the defect manifest.
+
+    Files are encoded and written by two threads while the next family is drawn (Arrow's CSV writer and the file
+    system release the GIL); `close()` waits for them.
+    """
 
     def __init__(self, out: Path, channel: str, rng: np.random.Generator, summary: GenerateSummary):
         self.out, self.channel, self.rng, self.summary = Path(out), channel, rng, summary
-        self.manifest: list[dict] = []
+        self.manifest: list[tuple] = []
         self.api_writers: dict[str, pq.ParquetWriter] = {}
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.pending: list[Future] = []
 
-    def add(self, family_name: str, records: pd.DataFrame) -> None:
-        if records.empty:
+    def add(self, family_name: str, records: pa.Table, extra: pa.Table) -> None:
+        """`records` in delivery order, `extra` (revisions and duplicates) in any order."""
+        n = len(records) + len(extra)
+        if not n:
             return
         if self.channel == "both":
-            to_api = self.rng.random(len(records)) < API_SHARE_WHEN_BOTH
+            main_api = self.rng.random(len(records)) < API_SHARE_WHEN_BOTH
+            extra_api = self.rng.random(len(extra)) < API_SHARE_WHEN_BOTH
         else:
-            to_api = np.full(len(records), self.channel == "api")
-        if "_duplicate_of_day" in records:
-            # The reporting system holds each revision once; a duplicate is a province sending a record again.
-            to_api &= ~records["_duplicate_of_day"].fillna(False).astype(bool).to_numpy()
-        self._api(family_name, records[to_api])
-        self._files(family_name, records[~to_api])
-        self.summary.records += len(records)
-        self.summary.by_family[family_name]["records"] += len(records)
+            main_api = np.full(len(records), self.channel == "api")
+            extra_api = np.full(len(extra), self.channel == "api")
+        # The reporting system holds each revision once; a duplicate is a province sending a record again.
+        extra_api &= ~extra["_duplicate"].to_numpy(zero_copy_only=False)
+        self._api(family_name, _rows(records, main_api), _rows(extra, extra_api))
+        self._files(family_name, _rows(records, ~main_api), _rows(extra, ~extra_api).sort_by(DELIVERY_ORDER))
+        self.summary.records += n
+        self.summary.by_family[family_name]["records"] += n
 
-    def _api(self, family_name: str, records: pd.DataFrame) -> None:
-        if records.empty:
+    def _api(self, family_name: str, records: pa.Table, extra: pa.Table) -> None:
+        records = pa.concat_tables([records, extra])
+        if not len(records):
             return
         family = FAMILIES[family_name]
-        table = _typed(records, family)
         if family_name not in self.api_writers:
             path = self.out / "api" / f"{family_name}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             self.api_writers[family_name] = pq.ParquetWriter(path, family.arrow_schema(), compression="zstd")
-        self.api_writers[family_name].write_table(table)
-        hit = records[records["_defect"].notna()]
-        for filing_id, revision, defect in zip(hit["filing_id"], hit["revision"], hit["_defect"]):
+        self.api_writers[family_name].write_table(_typed(records, family))
+        hit = records.filter(pc.is_valid(records["_defect"]))
+        for filing_id, revision, defect in zip(*(hit[c].to_pylist() for c in ("filing_id", "revision", "_defect"))):
             self._note(family_name, "api", f"api/{family_name}", filing_id, revision, None, defect)
         self.summary.by_family[family_name]["api"] += len(records)
 
-    def _files(self, family_name: str, records: pd.DataFrame) -> None:
-        if records.empty:
-            return
+    def _files(self, family_name: str, records: pa.Table, extra: pa.Table) -> None:
+        """One file per province and China-time submission day: a run of `records` and a run of `extra`."""
         family = FAMILIES[family_name]
-        records = records.reset_index(drop=True)
-        # One file per period, province and China-time submission day; a duplicate arrives a week later.
-        seconds = records["submitted_at"].to_numpy(dtype="datetime64[s]").astype(np.int64)
-        day = (seconds + 8 * 3600) // 86400
-        if "_duplicate_of_day" in records:
-            day = day + 7 * records["_duplicate_of_day"].fillna(False).astype(bool).to_numpy()
-        province = records["_province"].str[:2].astype(int).to_numpy()
-        period = records["period"].to_numpy().astype(np.int64)
-        order = np.lexsort((np.arange(len(records)), seconds, day, province, period))
-        key = (period * 100 + province) * 100_000 + day
-        key = key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        ends = np.r_[starts[1:], len(records)]
-        styles = _styles(self.rng, ends - starts)
+        main_key, extra_key = _file_keys(records), _file_keys(extra)
+        if np.any(np.diff(main_key) < 0):
+            raise ValueError(f"{family_name} records are not in delivery order")
+        keys = np.union1d(main_key, extra_key)
+        if not len(keys):
+            return
+        both = _concat([records, extra])
+        period = int(both["period"][0].as_py())
+        main_at = np.searchsorted(main_key, keys), np.searchsorted(main_key, keys, "right")
+        extra_at = np.searchsorted(extra_key, keys), np.searchsorted(extra_key, keys, "right")
+        # Rows of the two tables laid end to end: a file is [main range] + [extra range].
+        spans = [(main_at[0], main_at[1]), (len(records) + extra_at[0], len(records) + extra_at[1])]
+        sizes = (main_at[1] - main_at[0]) + (extra_at[1] - extra_at[0])
+        styles = _styles(self.rng, sizes)
         file_defects = [self._file_defect(style) for style in styles]
-        cut_seeds = self.rng.integers(0, 2**32, len(starts))
-        cells_of = _render_files(records, family, order, starts, ends, styles)
+        cut_seeds = self.rng.integers(0, 2**32, len(keys))
         sources = [
-            f"{family_name}/{key[s] // 10_000_000}/{key[s] // 100_000 % 100:02d}0000_"
-            f"{np.datetime64(int(key[s] % 100_000), 'D').astype(str).replace('-', '')}.{style.fmt}"
-            for s, style in zip(starts, styles)
+            f"{family_name}/{period}/{key // 100_000:02d}0000_"
+            f"{np.datetime64(int(key % 100_000), 'D').astype(str).replace('-', '')}.{style.fmt}"
+            for key, style in zip(keys, styles)
         ]
+        # Files are rendered a batch at a time, so the writers start on the first batch while the rest renders.
+        for files in _batches(sizes, RENDER_BATCH_ROWS):
+            first, last = files[0], files[-1]
+            main_rows = (main_at[0][first], main_at[1][last])
+            extra_rows = (len(records) + extra_at[0][first], len(records) + extra_at[1][last])
+            part = _concat([both.slice(main_rows[0], main_rows[1] - main_rows[0]),
+                            both.slice(extra_rows[0], extra_rows[1] - extra_rows[0])])
+            extra_base = main_rows[1] - main_rows[0] - extra_rows[0]
+            part_spans = [(spans[0][0][files] - main_rows[0], spans[0][1][files] - main_rows[0]),
+                          (spans[1][0][files] + extra_base, spans[1][1][files] + extra_base)]
+            for i, cells in zip(files, _render_files(part, family, part_spans, [styles[i] for i in files])):
+                self.pending.append(self.pool.submit(
+                    _deliver, cells, styles[i], file_defects[i], int(cut_seeds[i]), family.field("filing_id").header,
+                    self.out / "landing" / sources[i]))
 
-        def deliver(i: int) -> None:
-            data = encode(cells_of[i], styles[i])
-            if file_defects[i]:
-                data = damage_file(np.random.default_rng(cut_seeds[i]), data, file_defects[i], styles[i].fmt,
-                                   family.field("filing_id").header)
-            write_bytes(data, self.out / "landing" / sources[i])
-
-        # Arrow's CSV writer and the file system release the GIL: two cores encode and write files at once.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(deliver, range(len(starts))))
-
-        defects = records["_defect"].to_numpy()[order]
-        filing_ids = records["filing_id"].to_numpy()[order]
-        revisions = records["revision"].to_numpy()[order]
-        for i, (start, end) in enumerate(zip(starts, ends)):
-            if file_defects[i]:
-                self._note(family_name, "files", sources[i], None, None, None, file_defects[i])
-            first_line = 3 if styles[i].money_unit else 2
-            for position in np.flatnonzero(pd.notna(defects[start:end])):
-                row = start + position
-                self._note(family_name, "files", sources[i], filing_ids[row], revisions[row], first_line + int(position),
-                           defects[row], "rejected" if file_defects[i] else None)
-        self.summary.files += len(starts)
-        self.summary.by_family[family_name]["files"] += len(starts)
+        first_line = np.array([3 if style.money_unit else 2 for style in styles])
+        for i, defect in enumerate(file_defects):
+            if defect:
+                self._note(family_name, "files", sources[i], None, None, None, defect)
+        defective = np.flatnonzero(pc.is_valid(both["_defect"]).to_numpy(zero_copy_only=False))
+        file_of = np.searchsorted(keys, np.concatenate([main_key, extra_key])[defective])
+        # Line in the file: the header (and unit) rows, then the file's main run, then its extra run.
+        in_extra = defective >= len(records)
+        main_rows = main_at[1][file_of] - main_at[0][file_of]
+        position = np.where(in_extra, main_rows + defective - spans[1][0][file_of], defective - spans[0][0][file_of])
+        picked = both.take(defective)
+        for row, (filing_id, revision, defect) in enumerate(
+            zip(*(picked[c].to_pylist() for c in ("filing_id", "revision", "_defect")))
+        ):
+            i = file_of[row]
+            self._note(family_name, "files", sources[i], filing_id, revision, int(first_line[i] + position[row]),
+                       defect, "rejected" if file_defects[i] else None)
+        self.summary.files += len(keys)
+        self.summary.by_family[family_name]["files"] += len(keys)
 
     def _file_defect(self, style: DropStyle) -> str | None:
         for name, (rate, _, _) in FILE_DEFECTS.items():
@@ -198,65 +223,92 @@ class _Output:
     def _note(self, family, channel, source, filing_id, revision, line, defect, outcome=None) -> None:
         self.summary.defects += 1
         self.manifest.append(
-            {"family": family, "channel": channel, "source": source, "filing_id": filing_id, "revision": revision,
-             "line": line, "defect": defect, "expected_outcome": outcome or expected_outcome(defect)}
+            (family, channel, source, filing_id, revision, line, defect, outcome or expected_outcome(defect))
         )
 
     def close(self) -> None:
+        for future in self.pending:
+            future.result()
+        self.pool.shutdown()
         for writer in self.api_writers.values():
             writer.close()
         path = self.out / "manifest" / "defects.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, MANIFEST_COLUMNS, lineterminator="\n")
-            writer.writeheader()
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(MANIFEST_COLUMNS)
             writer.writerows(self.manifest)
 
 
-def _render_files(records: pd.DataFrame, family, order, starts, ends, styles: list[DropStyle]) -> list[pa.Table]:
-    """Each file's cells, files being runs of `order`. Every cell is rendered once in the plain style; the few
-    columns a style changes are rendered once more, only for the rows of the files in that style."""
-    plain = render(records, family, DropStyle()).take(order)
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """Tables end to end, leaving out empty ones: Arrow's CSV writer (pyarrow 26) writes garbage for a table with
+    an empty chunk."""
+    return pa.concat_tables([t for t in tables if t.num_rows] or tables[:1])
+
+
+def _batches(sizes: np.ndarray, rows: int) -> list[np.ndarray]:
+    """Consecutive runs of file indices holding about `rows` records each."""
+    batch = np.cumsum(sizes) // rows
+    return np.split(np.arange(len(sizes)), np.flatnonzero(np.diff(batch)) + 1)
+
+
+def _rows(table: pa.Table, mask: np.ndarray) -> pa.Table:
+    if mask.all():
+        return table
+    return table.filter(pa.array(mask))
+
+
+def _file_keys(records: pa.Table) -> np.ndarray:
+    """Which file each record goes to: province and China-time submission day, as one sortable number."""
+    return records["_province"].to_numpy() * 100_000 + records["_day"].to_numpy()
+
+
+def _deliver(cells: Cells, style: DropStyle, defect: str | None, cut_seed: int, id_header: str, path: Path) -> None:
+    data = encode(cells, style)
+    if defect:
+        data = damage_file(np.random.default_rng(cut_seed), data, defect, style.fmt, id_header)
+    write_bytes(data, path)
+
+
+def _render_files(records: pa.Table, family, spans, styles: list[DropStyle]) -> list[Cells]:
+    """Each file's cells, a file being the rows of its spans. Every cell is prepared once in the plain style; the
+    money columns a style changes are prepared once more, only for the rows of the files in that style."""
+    plain = render(records, family, DropStyle()).table
+    (main_start, main_end), (extra_start, extra_end) = spans
+
+    def rows_of(i: int) -> np.ndarray:
+        return np.r_[main_start[i]:main_end[i], extra_start[i]:extra_end[i]]
+
+    def cells_of(i: int) -> Cells:
+        return Cells(_concat([plain.slice(main_start[i], main_end[i] - main_start[i]),
+                              plain.slice(extra_start[i], extra_end[i] - extra_start[i])]))
+
+    out = [cells_of(i) for i in range(len(styles))]
     by_variant: dict[tuple, list[int]] = defaultdict(list)
     for i, style in enumerate(styles):
         if style.money_unit or style.thousands:
             by_variant[(style.money_unit, style.thousands)].append(i)
-    out: list[pa.Table] = [plain.slice(start, end - start) for start, end in zip(starts, ends)]
+    money = records.select(styled_keys(family))
     for (unit, thousands), files in by_variant.items():
-        rows_of = [np.arange(starts[i], ends[i]) for i in files]
-        index = np.concatenate(rows_of)
-        variant = render(records.iloc[order[index]], family, DropStyle(money_unit=unit, thousands=thousands),
-                         plain.take(index), unit_row=False)
+        index = [rows_of(i) for i in files]
+        variant = render(money.take(np.concatenate(index)), family, DropStyle(money_unit=unit, thousands=thousands))
         offset = 0
-        for i, file_rows in zip(files, rows_of):
-            out[i] = with_unit_row(variant.slice(offset, len(file_rows)), family, unit)
+        for i, file_rows in zip(files, index):
+            cells = out[i].with_columns(variant.table.slice(offset, len(file_rows)))
+            out[i] = Cells(cells.table, unit_row(family, tuple(cells.table.column_names), unit))
             offset += len(file_rows)
     return out
 
 
-def _typed(records: pd.DataFrame, family) -> pa.Table:
+def _typed(records: pa.Table, family) -> pa.Table:
     """Records as the family's Arrow schema (what the reporting system stores)."""
     arrays = []
     for f in family.arrow_schema():
         col = records[f.name]
         if pa.types.is_decimal(f.type):
-            values = pa.array(np.round(col.to_numpy(dtype="float64", na_value=np.nan), 4), pa.float64(), from_pandas=True)
-            arrays.append(values.cast(f.type, safe=False))
-        elif pa.types.is_date(f.type):
-            arrays.append(pa.array(pd.to_datetime(col).to_numpy(dtype="datetime64[D]"), pa.date32(), from_pandas=True))
-        elif pa.types.is_timestamp(f.type):
-            arrays.append(pa.array(pd.to_datetime(col).dt.tz_convert("UTC"), f.type))
-        elif pa.types.is_boolean(f.type):
-            arrays.append(pa.array(col.to_numpy(dtype=object), pa.bool_(), from_pandas=True))
-        else:
-            arrays.append(pa.array(col.to_numpy(dtype=object), f.type, from_pandas=True))
+            col = pc.round(pc.cast(col, pa.float64()), 4).cast(f.type, safe=False)
+        arrays.append(col.cast(f.type))
     return pa.Table.from_arrays(arrays, schema=family.arrow_schema())
-
-
-def _latest(base: pd.DataFrame, fixes: pd.DataFrame) -> pd.DataFrame:
-    if fixes.empty:
-        return base
-    return pd.concat([base, fixes]).drop_duplicates("filing_id", keep="last")
 
 
 def generate(
@@ -273,33 +325,46 @@ def generate(
     rng = np.random.default_rng(seed)
     params = SCALES[scale]
     world = build_world(rng, years, params)
-    world.enterprises = pilot_codes(rng, world.enterprises)
+    pilot_codes(rng, world.enterprises)
     summary = GenerateSummary()
     output = _Output(out, channel, rng, summary)
     last_year = years.stop - 1
     tenancies = []
     steps, done = len(years) * 4, 0
-    for year in years:
-        enterprises = enterprise_reports(rng, world, year)
-        enterprises["_pilot"] = enterprises["uscc"].isin(world.enterprises.loc[world.enterprises["_pilot"], "uscc"])
-        enterprise_fixes = corrections(rng, enterprises, "enterprise", CORRECTION_SHARE["enterprise"], last_year)
-        latest = _latest(enterprises, enterprise_fixes)
-        incubators, tenancy = carrier_reports(rng, world, year, latest)
-        tenancies.append(tenancy)
-        count, amount, assumed = targets[year]
-        contracts = contract_records(rng, world, year, latest, max(1, round(count * params.national_share)), amount * params.national_share)
-        zones = zone_reports(rng, world, year, latest)
-        summary.contracts[year] = {"count": len(contracts), "amount_yi": float(contracts["amount"].sum()) / 10_000,
-                                   "count_assumed": assumed}
-        for family, base in (("enterprise", enterprises), ("incubator", incubators), ("contract", contracts), ("zone", zones)):
-            fixes = enterprise_fixes if family == "enterprise" else corrections(rng, base, family, CORRECTION_SHARE[family], last_year)
-            output.add(family, inject_records(rng, pd.concat([base, fixes], ignore_index=True), family))
-            done += 1
-            if on_progress:
-                on_progress(done, steps)
-    output.close()
+
+    def deliver(family: str, base: pa.Table, fixes: pa.Table | None = None) -> None:
+        """Hand a family-year to the output as soon as it is drawn, so its files are written meanwhile."""
+        nonlocal done
+        if fixes is None:
+            fixes = corrections(rng, base, family, CORRECTION_SHARE[family], last_year)[0]
+        base, base_copies = inject_records(rng, base, family)
+        fixes, fix_copies = inject_records(rng, fixes, family)
+        output.add(family, base, pa.concat_tables([fixes, base_copies, fix_copies]))
+        done += 1
+        if on_progress:
+            on_progress(done, steps)
+
+    try:
+        for year in years:
+            filed = enterprise_reports(rng, world, year)
+            enterprise_fixes, fixed_rows = corrections(rng, filed.table, "enterprise", CORRECTION_SHARE["enterprise"], last_year)
+            latest = with_revisions(filed, enterprise_fixes, fixed_rows)
+            deliver("enterprise", filed.table, enterprise_fixes)
+            incubators, tenancy = carrier_reports(rng, world, year, latest)
+            tenancies.append(tenancy)
+            deliver("incubator", incubators)
+            zones = zone_reports(rng, world, year, latest)
+            deliver("zone", zones)
+            count, amount, assumed = targets[year]
+            contracts = contract_records(rng, world, year, latest, max(1, round(count * params.national_share)),
+                                         amount * params.national_share)
+            summary.contracts[year] = {"count": len(contracts), "amount_yi": pc.sum(contracts["amount"]).as_py() / 10_000,
+                                       "count_assumed": assumed}
+            deliver("contract", contracts)
+    finally:
+        output.close()
     truth = Path(out) / "manifest"
-    pd.concat(tenancies).to_parquet(truth / "tenancy.parquet", index=False)
+    pq.write_table(pa.concat_tables(tenancies), truth / "tenancy.parquet")
     (truth / "summary.json").write_text(
         json.dumps(
             {"scale": scale, "years": [years.start, years.stop - 1], "seed": seed, "channel": channel,

@@ -4,6 +4,9 @@ One seeded numpy generator draws every population as whole columns. Enterprises 
 some sit in a national high-tech zone of their prefecture; universities and research institutes sell technology;
 incubation carriers host young enterprises. The filings of each family are drawn from this one world
 (`filings.py`), which is what keeps the families consistent with each other.
+
+Populations are plain numpy columns: places and categories are integer indices into small reference arrays, and
+codes are byte matrices (`codes.py`). Strings are only made when filings are written.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ingestion.reference import rows
 from ingestion.synthetic.codes import uscc_codes
-from ingestion.synthetic.reference import Reference, load_reference
+from ingestion.synthetic.reference import load_reference
 
 ZONE_MEMBERSHIP = 0.6  # enterprises in a prefecture with a national zone that belong to it (synthetic)
 CARRIER_MIX = {"众创空间": 0.55, "孵化器": 0.40, "加速器": 0.03, "大学科技园": 0.02}
 LEVEL_MIX = {"国家级": 0.12, "省级": 0.38, "市级": 0.35, "其他": 0.15}
+INSTITUTION_MIX = {"高等院校": 0.45, "科研机构": 0.55}
+NO_ZONE = -1
 
 
 @dataclass(frozen=True)
@@ -43,21 +49,90 @@ SCALES = {
 }
 
 
+class Population:
+    """Named numpy columns of one length: one row per member."""
+
+    def __init__(self, **columns: np.ndarray):
+        self.columns = columns
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def __setitem__(self, name: str, values: np.ndarray) -> None:
+        self.columns[name] = values
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values())))
+
+    def take(self, index: np.ndarray) -> Population:
+        return Population(**{name: column[index] for name, column in self.columns.items()})
+
+
+@dataclass
+class Places:
+    """Mainland counties, where members are placed, as arrays by county index."""
+
+    division: np.ndarray  # 6-digit GB/T 2260 code
+    prefecture: np.ndarray
+    province: np.ndarray  # 6-digit province code, e.g. 110000
+    prefix: pa.Array  # the province's short name, which starts the names of what is placed there
+    weight: np.ndarray  # relative chance of being placed here
+    zone: np.ndarray  # index of the national zone a member here may belong to, or NO_ZONE
+
+
+@dataclass
+class Zones:
+    codes: pa.Array
+    table: pd.DataFrame  # ref_zones with from_year / to_year
+    from_year: np.ndarray
+    to_year: np.ndarray
+
+    def open_in(self, year: int) -> np.ndarray:
+        return np.flatnonzero((self.from_year <= year) & (self.to_year >= year))
+
+
 @dataclass
 class World:
     years: range
     scale: Scale
-    reference: Reference
-    enterprises: pd.DataFrame  # one row per enterprise that ever exists in the simulated years
-    institutions: pd.DataFrame  # universities and research institutes (technology sellers)
-    carriers: pd.DataFrame  # incubation carriers
-    zones: pd.DataFrame  # national high-tech zones with their prefecture and years
+    places: Places
+    zones: Zones
+    enterprises: Population  # one row per enterprise that ever exists in the simulated years
+    institutions: Population  # universities and research institutes (technology sellers)
+    carriers: Population  # incubation carriers
 
 
-def _place(rng: np.random.Generator, ref: Reference, n: int) -> pd.DataFrame:
-    counties = ref.counties
-    picked = rng.choice(len(counties), size=n, p=(counties["weight"] / counties["weight"].sum()).to_numpy())
-    return counties.iloc[picked].reset_index(drop=True)
+def _zones(years: range) -> Zones:
+    table = pd.DataFrame(rows("ref_zones"))
+    table["from_year"] = pd.to_numeric(table["approved_year"], errors="coerce").fillna(years.start).astype(int)
+    table["to_year"] = pd.to_numeric(table["revoked_year"], errors="coerce").fillna(9999).astype(int)
+    return Zones(pa.array(table["zone_code"].tolist(), pa.string()), table,
+                 table["from_year"].to_numpy(), table["to_year"].to_numpy())
+
+
+def _places(zones: Zones) -> Places:
+    counties = load_reference().counties
+    division = counties["division_code"].astype(np.int64).to_numpy()
+    prefecture = pd.to_numeric(counties["prefecture_code"], errors="coerce").fillna(0).astype(np.int64).to_numpy()
+    # A zone belongs to its prefecture, or to a county-level city when it sits in one (that match wins).
+    zone_of = {}
+    for index, code in enumerate(zones.table["prefecture_code"]):
+        if code:
+            zone_of.setdefault(int(code), index)
+    by_prefecture = np.array([zone_of.get(p, NO_ZONE) for p in prefecture])
+    by_county = np.array([zone_of.get(d, NO_ZONE) for d in division])
+    return Places(
+        division=division,
+        prefecture=prefecture,
+        province=counties["province_code"].astype(np.int64).to_numpy(),
+        prefix=pa.array(counties["prefix"].tolist(), pa.string()),
+        weight=(counties["weight"] / counties["weight"].sum()).to_numpy(),
+        zone=np.where(by_county != NO_ZONE, by_county, by_prefecture),
+    )
+
+
+def _place(rng: np.random.Generator, places: Places, n: int) -> np.ndarray:
+    return rng.choice(len(places.division), size=n, p=places.weight)
 
 
 def _lifetimes(rng: np.random.Generator, years: range, alive_at_start: int, entry_rate: float, exit_p: float):
@@ -68,95 +143,75 @@ def _lifetimes(rng: np.random.Generator, years: range, alive_at_start: int, entr
     if len(years) > 1:
         first[alive_at_start:] = rng.integers(start + 1, end + 1, size=n - alive_at_start)
     last = first + rng.geometric(exit_p, size=n) - 1
-    # Those alive at the start were there before it: spread their exits as a stationary population's would be.
     return first, np.maximum(last, first)
 
 
-def _zones(ref_zones: pd.DataFrame, years: range) -> pd.DataFrame:
-    zones = ref_zones.copy()
-    zones["from_year"] = pd.to_numeric(zones["approved_year"], errors="coerce").fillna(years.start).astype(int)
-    zones["to_year"] = pd.to_numeric(zones["revoked_year"], errors="coerce").fillna(9999).astype(int)
-    return zones
+def _zone_members(rng: np.random.Generator, places: Places, county: np.ndarray, share: float) -> np.ndarray:
+    """The zone index of members placed where a national zone is, with probability `share`; NO_ZONE otherwise."""
+    candidate = places.zone[county]
+    return np.where((candidate != NO_ZONE) & (rng.random(len(county)) < share), candidate, NO_ZONE)
 
 
-def _assign_zones(rng: np.random.Generator, places: pd.DataFrame, zones: pd.DataFrame, share: float) -> np.ndarray:
-    """A zone code for members placed in a prefecture that has a national zone, with probability `share`."""
-    zone_by_prefecture = zones.dropna(subset=["prefecture_code"]).groupby("prefecture_code")["zone_code"].first()
-    candidate = places["prefecture_code"].map(zone_by_prefecture)
-    county_zone = places["division_code"].map(zone_by_prefecture)  # zones placed at a county-level city
-    candidate = county_zone.fillna(candidate)
-    member = candidate.notna().to_numpy() & (rng.random(len(places)) < share)
-    return np.where(member, candidate.to_numpy(dtype=object), None)
+def _years_ago(year: np.ndarray, years_back: np.ndarray) -> np.ndarray:
+    return (np.asarray(year) - np.asarray(years_back) - 1970).astype("datetime64[Y]").astype("datetime64[D]")
 
 
 def build_world(rng: np.random.Generator, years: range, scale: Scale) -> World:
-    ref = load_reference()
-    zones = _zones(pd.DataFrame(rows("ref_zones")), years)
+    zones = _zones(years)
+    places = _places(zones)
 
     first, last = _lifetimes(rng, years, scale.enterprises, entry_rate=0.08, exit_p=0.06)
     n = len(first)
-    places = _place(rng, ref, n)
+    county = _place(rng, places, n)
     age_at_entry = np.where(first == years.start, rng.integers(1, 25, n), rng.integers(0, 2, n))
-    established = (first - age_at_entry - 1970).astype("datetime64[Y]").astype("datetime64[D]") + rng.integers(0, 365, n)
-    enterprises = pd.DataFrame(
-        {
-            "uscc": uscc_codes(rng, places["division_code"].to_numpy()),
-            "seq": np.arange(n),
-            "region_code": places["division_code"].to_numpy(),
-            "province_code": places["province_code"].to_numpy(),
-            "prefix": places["prefix"].to_numpy(),
-            "zone_code": _assign_zones(rng, places, zones, ZONE_MEMBERSHIP),
-            "first_year": first,
-            "last_year": last,
-            "established_on": established,
-            "size": rng.lognormal(mean=3.6, sigma=1.2, size=n),  # employees when first seen, median ~37
-            "growth": rng.normal(0.05, 0.10, size=n),
-            "rd_intensity": np.clip(rng.lognormal(np.log(0.045), 0.6, size=n), 0.001, 0.4),
-            "hightech_share": rng.beta(6, 3, size=n),
-            "is_hte": rng.random(n) < 0.46,
-            "hte_offset": rng.integers(0, 3, size=n),
-            "wants_sme": rng.random(n) < 0.55,
-            "listed": rng.random(n) < 0.01,
-            "tech_field": rng.choice([r["tech_field"] for r in rows("ref_tech_fields")], size=n),
-            "industry_code": rng.choice([r["industry_code"] for r in rows("ref_industries")], size=n),
-        }
+    enterprises = Population(
+        uscc=uscc_codes(rng, places.division[county]),
+        seq=np.arange(n),
+        county=county,
+        zone=_zone_members(rng, places, county, ZONE_MEMBERSHIP),
+        first_year=first,
+        last_year=last,
+        established_on=_years_ago(first, age_at_entry) + rng.integers(0, 365, n),
+        size=rng.lognormal(mean=3.6, sigma=1.2, size=n),  # employees when first seen, median ~37
+        growth=rng.normal(0.05, 0.10, size=n),
+        rd_intensity=np.clip(rng.lognormal(np.log(0.045), 0.6, size=n), 0.001, 0.4),
+        hightech_share=rng.beta(6, 3, size=n),
+        is_hte=rng.random(n) < 0.46,
+        hte_offset=rng.integers(0, 3, size=n),
+        wants_sme=rng.random(n) < 0.55,
+        listed=rng.random(n) < 0.01,
+        tech_field=rng.integers(0, len(rows("ref_tech_fields")), n),
+        industry=rng.integers(0, len(rows("ref_industries")), n),
+        pilot=np.zeros(n, bool),
     )
 
     n_inst = max(20, scale.enterprises // 200)
-    inst_places = _place(rng, ref, n_inst)
-    institutions = pd.DataFrame(
-        {
-            "uscc": uscc_codes(rng, inst_places["division_code"].to_numpy(), authority="12"),  # 机构编制, 事业单位
-            "region_code": inst_places["division_code"].to_numpy(),
-            "party_type": rng.choice(["高等院校", "科研机构"], size=n_inst, p=[0.45, 0.55]),
-            "prefix": inst_places["prefix"].to_numpy(),
-        }
+    inst_county = _place(rng, places, n_inst)
+    inst_type = rng.choice(len(INSTITUTION_MIX), size=n_inst, p=list(INSTITUTION_MIX.values()))
+    institutions = Population(
+        uscc=uscc_codes(rng, places.division[inst_county], authority="12"),  # 机构编制, 事业单位
+        county=inst_county,
+        party_type=inst_type,
     )
-    institutions["name"] = institutions["prefix"] + np.where(
-        institutions["party_type"] == "高等院校", "理工大学", "科学研究院"
-    ) + pd.Series(np.arange(n_inst)).astype(str).str.zfill(4)
 
     c_first, c_last = _lifetimes(rng, years, scale.carriers, entry_rate=0.07, exit_p=0.04)
     n_car = len(c_first)
-    car_places = _place(rng, ref, n_car)
-    carrier_type = rng.choice(list(CARRIER_MIX), size=n_car, p=list(CARRIER_MIX.values()))
-    big = np.isin(carrier_type, ["孵化器", "加速器", "大学科技园"])
-    carriers = pd.DataFrame(
-        {
-            "uscc": uscc_codes(rng, car_places["division_code"].to_numpy()),
-            "seq": np.arange(n_car),
-            "region_code": car_places["division_code"].to_numpy(),
-            "province_code": car_places["province_code"].to_numpy(),
-            "prefix": car_places["prefix"].to_numpy(),
-            "zone_code": _assign_zones(rng, car_places, zones, 0.5),
-            "carrier_type": carrier_type,
-            "level": rng.choice(list(LEVEL_MIX), size=n_car, p=list(LEVEL_MIX.values())),
-            "specialised": (carrier_type == "孵化器") & (rng.random(n_car) < 0.3),
-            "first_year": c_first,
-            "last_year": c_last,
-            "established_on": (c_first - rng.integers(0, 10, n_car) - 1970).astype("datetime64[Y]").astype("datetime64[D]"),
-            "area_total": np.round(np.where(big, rng.lognormal(np.log(18_000), 0.6, n_car), rng.lognormal(np.log(1_800), 0.6, n_car)), 1),
-            "capacity": np.where(big, rng.lognormal(np.log(70), 0.5, n_car), rng.lognormal(np.log(25), 0.5, n_car)),
-        }
+    car_county = _place(rng, places, n_car)
+    carrier_type = rng.choice(len(CARRIER_MIX), size=n_car, p=list(CARRIER_MIX.values()))
+    names = list(CARRIER_MIX)
+    big = np.isin(carrier_type, [names.index(t) for t in ("孵化器", "加速器", "大学科技园")])
+    carriers = Population(
+        uscc=uscc_codes(rng, places.division[car_county]),
+        seq=np.arange(n_car),
+        county=car_county,
+        zone=_zone_members(rng, places, car_county, 0.5),
+        carrier_type=carrier_type,
+        level=rng.choice(len(LEVEL_MIX), size=n_car, p=list(LEVEL_MIX.values())),
+        specialised=(carrier_type == names.index("孵化器")) & (rng.random(n_car) < 0.3),
+        first_year=c_first,
+        last_year=c_last,
+        established_on=_years_ago(c_first, rng.integers(0, 10, n_car)),
+        area_total=np.round(np.where(big, rng.lognormal(np.log(18_000), 0.6, n_car), rng.lognormal(np.log(1_800), 0.6, n_car)), 1),
+        capacity=np.where(big, rng.lognormal(np.log(70), 0.5, n_car), rng.lognormal(np.log(25), 0.5, n_car)),
     )
-    return World(years, scale, ref, enterprises, institutions, carriers, zones)
+    return World(years, scale, places, zones, enterprises, institutions, carriers)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from ingestion.contracts import ENTERPRISE
@@ -17,8 +18,8 @@ def reports() -> pd.DataFrame:
     """A dozen typed enterprise reports for 2022, as the generator makes them."""
     rng = np.random.default_rng(3)
     world = build_world(rng, range(2022, 2023), SCALES["sample"])
-    world.enterprises = world.enterprises.head(12)
-    return enterprise_reports(rng, world, 2022).reset_index(drop=True)
+    world.enterprises = world.enterprises.take(np.arange(12))
+    return enterprise_reports(rng, world, 2022).table.to_pandas()
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def write(tmp_path: Path):
 
     def _write(frame: pd.DataFrame, name: str = "110000_20230315.csv", style: DropStyle = DropStyle()) -> Path:
         path = tmp_path / "landing" / "enterprise" / "2022" / name
-        write_drop(render(frame, ENTERPRISE, style), path, style)
+        write_drop(render(pa.Table.from_pandas(frame, preserve_index=False), ENTERPRISE, style), path, style)
         return path
 
     return _write
