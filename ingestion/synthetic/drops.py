@@ -57,11 +57,11 @@ class Cells:
 
 
 def _thousands(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Amounts as 1,234.5 (two decimals at most, trailing zeros dropped), formatted inside DuckDB."""
+    """Amounts as 1,234.5 (four decimals at most, trailing zeros dropped), formatted inside DuckDB."""
     numbers = pa.table({"x": values})
     con = _formatter()
     con.register("numbers", numbers)
-    text = con.execute(r"SELECT regexp_replace(format('{:,.2f}', x), '\.?0+$', '') FROM numbers").to_arrow_table()
+    text = con.execute(r"SELECT regexp_replace(format('{:,.4f}', x), '\.?0+$', '') FROM numbers").to_arrow_table()
     con.unregister("numbers")
     return text.column(0).combine_chunks()
 
@@ -75,7 +75,9 @@ def _formatter() -> duckdb.DuckDBPyConnection:
 def _cells(fld, col: pa.ChunkedArray, style: DropStyle) -> pa.Array | pa.ChunkedArray:
     if fld.kind is Kind.DECIMAL:
         values = pc.cast(col, pa.float64())
-        if fld.unit and style.money_unit:
+        if not fld.unit:  # ratios, areas, energy: no unit row or separators apply
+            return pc.round(values, 4)
+        if style.money_unit:
             values = pc.multiply(values, YUAN_PER_UNIT[fld.unit] / YUAN_PER_UNIT[style.money_unit])
         values = pc.round(values, 4)
         return _thousands(values) if style.thousands else values
@@ -94,8 +96,8 @@ def _cells(fld, col: pa.ChunkedArray, style: DropStyle) -> pa.Array | pa.Chunked
 
 
 def styled_keys(family: Family) -> list[str]:
-    """The fields whose cells some delivery style writes differently (the money columns)."""
-    return [f.key for f in family.fields if f.kind is Kind.DECIMAL]
+    """The fields whose cells some delivery style writes differently: the money columns."""
+    return [f.key for f in family.fields if f.kind is Kind.DECIMAL and f.unit]
 
 
 def render(records: pa.Table, family: Family, style: DropStyle) -> Cells:
@@ -118,19 +120,24 @@ def unit_row(family: Family, headers: tuple[str, ...], money_unit: str | None) -
 
 def encode(cells: Cells, style: DropStyle) -> bytes:
     """The file's bytes."""
+    return b"".join(encode_parts(cells, style))
+
+
+def encode_parts(cells: Cells, style: DropStyle) -> list[bytes | pa.Buffer]:
+    """The file's bytes in pieces, so the bulk of a UTF-8 file goes from Arrow's buffer to disk without a copy."""
     if style.fmt == "xlsx":
-        return _xlsx(cells)
+        return [_xlsx(cells)]
     head = ",".join(cells.table.column_names) + "\n"
     if cells.unit_row:
         head += ",".join(cells.unit_row) + "\n"
     sink = pa.BufferOutputStream()  # Arrow's own buffer: writing never goes back to Python
     pacsv.write_csv(cells.table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    data = head.encode("utf-8") + sink.getvalue().to_pybytes()
+    body = sink.getvalue()
     if style.encoding == "utf-8":
-        return data
+        return [head.encode("utf-8"), body]
     if style.encoding == "utf-8-sig":
-        return codecs.BOM_UTF8 + data
-    return data.decode("utf-8").encode(style.encoding)
+        return [codecs.BOM_UTF8, head.encode("utf-8"), body]
+    return [head.encode(style.encoding), str(memoryview(body), "utf-8").encode(style.encoding)]
 
 
 def _xlsx(cells: Cells) -> bytes:
@@ -153,12 +160,15 @@ def _xlsx(cells: Cells) -> bytes:
     return buffer.getvalue()
 
 
-def write_bytes(data: bytes, path: Path) -> None:
+def write_bytes(data: bytes | list[bytes | pa.Buffer], path: Path) -> None:
+    """Write a file under a temporary name and rename it: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
+    with tmp.open("wb") as fh:
+        for part in [data] if isinstance(data, bytes) else data:
+            fh.write(part)
     os.replace(tmp, path)
 
 
 def write_drop(cells: Cells, path: Path, style: DropStyle) -> None:
-    write_bytes(encode(cells, style), path)
+    write_bytes(encode_parts(cells, style), path)
