@@ -19,7 +19,14 @@ import pyarrow.compute as pc
 from ingestion.contracts import FOREIGN_REGION
 from ingestion.reference import rows
 from ingestion.synthetic.codes import digits, text
-from ingestion.synthetic.world import CARRIER_MIX, INSTITUTION_MIX, LEVEL_MIX, NO_ZONE, Population, World
+from ingestion.synthetic.world import (
+    CARRIER_MIX,
+    INSTITUTION_MIX,
+    LEVEL_MIX,
+    NO_ZONE,
+    Population,
+    World,
+)
 
 HTE_CERT_YEARS = 3  # a high-tech enterprise certificate is valid 3 years (domain-rules §4)
 SME_MAX_EMPLOYEES, SME_MAX_REVENUE = 500, 200_000  # 科技型中小企业 size limits: 500 staff, 2亿元 = 200,000 千元

@@ -26,8 +26,23 @@ import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES
 from ingestion.reference import rows
-from ingestion.synthetic.defects import FILE_DEFECTS, damage_file, expected_outcome, inject_records, pilot_codes
-from ingestion.synthetic.drops import ENCODINGS, Cells, DropStyle, encode_parts, render, styled_keys, unit_row, write_bytes
+from ingestion.synthetic.defects import (
+    FILE_DEFECTS,
+    damage_file,
+    expected_outcome,
+    inject_records,
+    pilot_codes,
+)
+from ingestion.synthetic.drops import (
+    ENCODINGS,
+    Cells,
+    DropStyle,
+    encode_parts,
+    render,
+    styled_keys,
+    unit_row,
+    write_bytes,
+)
 from ingestion.synthetic.filings import (
     DELIVERY_ORDER,
     carrier_reports,
