@@ -56,14 +56,16 @@ class Cells:
         return Cells(table, self.unit_row)
 
 
-def _thousands(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Amounts as 1,234.5 (four decimals at most, trailing zeros dropped), formatted inside DuckDB."""
-    numbers = pa.table({"x": values})
+def _thousands(columns: dict[str, pa.Array | pa.ChunkedArray]) -> dict[str, pa.Array]:
+    """Amounts as 1,234.5 (four decimals at most, trailing zeros dropped), formatted inside DuckDB in one query."""
+    names = list(columns)
+    numbers = pa.table({f"c{i}": columns[name] for i, name in enumerate(names)})
     con = _formatter()
     con.register("numbers", numbers)
-    text = con.execute(r"SELECT regexp_replace(format('{:,.4f}', x), '\.?0+$', '') FROM numbers").to_arrow_table()
+    select = ", ".join(rf"regexp_replace(format('{{:,.4f}}', c{i}), '\.?0+$', '')" for i in range(len(names)))
+    text = con.execute(f"SELECT {select} FROM numbers").to_arrow_table()
     con.unregister("numbers")
-    return text.column(0).combine_chunks()
+    return {name: text.column(i).combine_chunks() for i, name in enumerate(names)}
 
 
 @cache
@@ -79,8 +81,7 @@ def _cells(fld, col: pa.ChunkedArray, style: DropStyle) -> pa.Array | pa.Chunked
             return pc.round(values, 4)
         if style.money_unit:
             values = pc.multiply(values, YUAN_PER_UNIT[fld.unit] / YUAN_PER_UNIT[style.money_unit])
-        values = pc.round(values, 4)
-        return _thousands(values) if style.thousands else values
+        return pc.round(values, 4)  # separators, if the style has them, are added for all columns at once
     if fld.kind is Kind.INT:
         return pc.cast(col, pa.int64())
     if fld.kind is Kind.BOOL:
@@ -95,9 +96,13 @@ def _cells(fld, col: pa.ChunkedArray, style: DropStyle) -> pa.Array | pa.Chunked
     return pc.cast(col, pa.string())
 
 
+def _is_money(fld) -> bool:
+    return fld.kind is Kind.DECIMAL and bool(fld.unit)
+
+
 def styled_keys(family: Family) -> list[str]:
     """The fields whose cells some delivery style writes differently: the money columns."""
-    return [f.key for f in family.fields if f.kind is Kind.DECIMAL and f.unit]
+    return [f.key for f in family.fields if _is_money(f)]
 
 
 def render(records: pa.Table, family: Family, style: DropStyle) -> Cells:
@@ -106,7 +111,10 @@ def render(records: pa.Table, family: Family, style: DropStyle) -> Cells:
     Fields the records lack are left out (tests use that to write a file missing a column).
     """
     present = [fld for fld in family.fields if fld.key in records.column_names]
-    table = pa.table({fld.header: _cells(fld, records[fld.key], style) for fld in present})
+    columns = {fld.header: _cells(fld, records[fld.key], style) for fld in present}
+    if style.thousands:
+        columns.update(_thousands({fld.header: columns[fld.header] for fld in present if _is_money(fld)}))
+    table = pa.table(columns)
     return Cells(table, unit_row(family, tuple(table.column_names), style.money_unit))
 
 

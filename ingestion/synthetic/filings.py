@@ -279,10 +279,12 @@ def carrier_reports(rng: np.random.Generator, world: World, year: int, filed: Fi
     return table, tenancy
 
 
-def _parties(rng: np.random.Generator, mix: dict[str, float], n: int, weights: np.ndarray, world: World) -> Population:
-    """Who is on one side of `n` contracts: a type, and the filing enterprise or institution it is, if any."""
+def _parties(rng: np.random.Generator, mix: dict[str, float], n: int, cumulative: np.ndarray, world: World) -> Population:
+    """Who is on one side of `n` contracts: a type, and the filing enterprise or institution it is, if any.
+
+    Enterprises are picked with chances in proportion to `cumulative`'s steps (its running total)."""
     kind = rng.choice(len(mix), size=n, p=list(mix.values()))
-    enterprise = rng.choice(len(weights), size=n, p=weights)
+    enterprise = np.minimum(np.searchsorted(cumulative, rng.random(n) * cumulative[-1], "right"), len(cumulative) - 1)
     institution = rng.integers(0, len(world.institutions), n)
     return Population(kind=kind, enterprise=enterprise, institution=institution,
                       foreign=(kind == PARTY_TYPES.index("其他")) & (rng.random(n) < FOREIGN_SHARE_OF_OTHER))
@@ -332,10 +334,10 @@ def contract_records(
 ) -> pa.Table:
     """`count` registered technology contracts worth `total_wan` 万元 in all (calibrated by the caller)."""
     n = count
-    weights = np.sqrt(filed.measure("revenue") + 1)
-    weights = weights / weights.sum()
+    # Bigger enterprises trade more: chances grow with the square root of revenue.
+    cumulative = np.cumsum(np.sqrt(filed.measure("revenue") + 1))
     pool = _PartyPool(world, filed)
-    seller_side, buyer_side = _parties(rng, SELLER_MIX, n, weights, world), _parties(rng, BUYER_MIX, n, weights, world)
+    seller_side, buyer_side = _parties(rng, SELLER_MIX, n, cumulative, world), _parties(rng, BUYER_MIX, n, cumulative, world)
     seller, buyer = pool.index(seller_side), pool.index(buyer_side)
     seller_region, buyer_region = pool.regions[seller], pool.regions[buyer]
     # Individuals register where the other party is; everyone else where the seller is.
