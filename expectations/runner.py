@@ -1,4 +1,4 @@
-"""Run a Great Expectations suite against a DuckDB table, computed inside DuckDB.
+"""Run Great Expectations suites against the DuckDB build database, computed inside DuckDB.
 
 GX 1.24 reaches DuckDB through SQLAlchemy (duckdb-engine). Out of the box every expectation fails with a metric
 resolution error: GX closes its SQLAlchemy connection before it reads the rows, and DuckDB's rollback on close
@@ -6,31 +6,44 @@ discards the pending result. GX already keeps one connection open for the dialec
 add DuckDB to that list for this process. If a future GX changes this, the run fails loudly (see
 `_raise_on_engine_errors`), it never passes silently.
 
+A `GateSession` opens one GX context and one read-only connection for a batch of suites, and lets go of the file
+when it closes: the next `dbt build` must be able to write it. Results are kept under `quality/` (validation results
+and suites as JSON, Data Docs as HTML), the last KEEP_RUNS of each suite.
+
 Great Expectations is imported here, lazily, never at code-location load (the import alone takes seconds).
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from expectations.suite import Suite
+
 SAMPLE_SIZE = 5  # unexpected values shown per failed expectation
+KEEP_RUNS = 30  # validation results (and their Data Docs pages) kept per suite
+DOCS_SITE = "ndc"
 
 
 @dataclass(frozen=True)
 class FailedExpectation:
-    expectation: str  # e.g. "expect_compound_columns_to_be_unique"
-    columns: str  # what it looked at, e.g. "uscc, period"
+    expectation: str  # e.g. "expect_compound_columns_to_be_unique", or a SQL rule's name
+    columns: str  # what it looked at, e.g. "uscc, period"; empty for a SQL rule
     unexpected_count: int | None
     sample: list[Any] = field(default_factory=list)
 
     def describe(self) -> str:
+        target = f"({self.columns})" if self.columns else ""
         count = "" if self.unexpected_count is None else f": {self.unexpected_count} unexpected rows"
         sample = f", e.g. {self.sample}" if self.sample else ""
-        return f"{self.expectation}({self.columns}){count}{sample}"
+        return f"{self.expectation}{target}{count}{sample}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"expectation": self.expectation, "columns": self.columns, "unexpected_count": self.unexpected_count,
+                "sample": self.sample}
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,10 @@ class GateResult:
     suite: str
     table: str
     passed: bool
+    blocking: bool
     evaluated: int
     failures: list[FailedExpectation]
+    seconds: float = 0.0
     docs_index: str | None = None  # file:// URL of the Data Docs site
     docs_page: str | None = None  # file:// URL of this validation's page
 
@@ -65,90 +80,169 @@ def _keep_duckdb_connection_open() -> None:
         engine_module._PERSISTED_CONNECTION_DIALECTS += (_Dialect("duckdb"),)
 
 
-def validate_table(
-    db_path: Path,
-    table: str,
-    suite_name: str,
-    build_expectations: Callable[[Any], Sequence[Any]],
-    docs_dir: Path | None = None,
-) -> GateResult:
-    """Validate `table` ("schema.name") of the DuckDB file at `db_path`, opened read-only.
-
-    `build_expectations(gxe)` returns the suite's expectations, given the `great_expectations.expectations`
-    module, so suites can be declared without importing GX at module level.
-    """
+def _context(quality_dir: Path | None) -> Any:
+    """An ephemeral GX context; with `quality_dir`, results, suites and Data Docs are kept there as files."""
     import great_expectations as gx
-    import great_expectations.expectations as gxe
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    _keep_duckdb_connection_open()
-    context = gx.get_context(mode="ephemeral")
+    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults())
+    if quality_dir is not None:
+        for store, folder in (("validation_results_store", "results"), ("expectations_store", "suites")):
+            config.stores[store]["store_backend"] = {
+                "class_name": "TupleFilesystemStoreBackend", "base_directory": str(quality_dir / folder)}
+        config.data_docs_sites = {DOCS_SITE: {
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(quality_dir / "docs")},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }}
+    context = gx.get_context(project_config=config, mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_sql(
-        name=f"warehouse_{uuid.uuid4().hex[:8]}",
-        connection_string=f"duckdb:///{Path(db_path).as_posix()}",
-        kwargs={"connect_args": {"read_only": True}},
-    )
-    try:
-        # The qualified name goes in table_name: GX's schema_name path cannot reflect DuckDB columns.
-        asset = source.add_table_asset(name=table.replace(".", "__"), table_name=table)
-        batch = asset.add_batch_definition_whole_table("whole_table")
-        suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=list(build_expectations(gxe))))
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{suite_name}_on_{table}", data=batch, suite=suite)
+    return context
+
+
+class GateSession:
+    """Validate suites against one DuckDB file, opened read-only, in one GX context."""
+
+    def __init__(self, db_path: Path, quality_dir: Path | None = None) -> None:
+        _keep_duckdb_connection_open()
+        self.quality_dir = Path(quality_dir) if quality_dir is not None else None
+        self.context = _context(self.quality_dir)
+        self.source = self.context.data_sources.add_sql(
+            name="warehouse",
+            connection_string=f"duckdb:///{Path(db_path).as_posix()}",
+            kwargs={"connect_args": {"read_only": True}},
         )
-        if docs_dir is not None:
-            context.add_data_docs_site(
-                site_name="ndc",
-                site_config={
-                    "class_name": "SiteBuilder",
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                },
-            )
-        result = definition.run(result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE})
-    finally:
+        self._validated: list[tuple[GateResult, Any]] = []
+
+    def __enter__(self) -> GateSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def validate(self, suite: Suite) -> GateResult:
+        import time
+
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+
+        started = time.perf_counter()
+        asset_name = f"{suite.name}_{uuid.uuid4().hex[:6]}"
+        if suite.is_query:
+            asset = self.source.add_query_asset(name=asset_name, query=suite.batch)
+        else:
+            # The qualified name goes in table_name: GX's schema_name path cannot reflect DuckDB columns.
+            asset = self.source.add_table_asset(name=asset_name, table_name=suite.batch)
+        batch = asset.add_batch_definition_whole_table("whole_table")
+        expectations = list(suite.build(gxe))
+        gx_suite = gx.ExpectationSuite(name=suite.name, expectations=expectations)
+        if self.quality_dir and self.context.expectations_store.has_key(
+                self.context.expectations_store.get_key(name=suite.name, id=None)):
+            # Replaced whole: GX's add_or_update compares every expectation pairwise, which costs seconds.
+            self.context.suites.delete(suite.name)
+        gx_suite = self.context.suites.add(gx_suite)
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{suite.name}_{uuid.uuid4().hex[:6]}", data=batch, suite=gx_suite)
+        )
+        # A blocking suite usually passes, and pass/fail alone costs one bundled query per domain: its counts and
+        # samples are fetched only when it failed, by validating it again (a blocked run need not be fast). A
+        # warning suite often fails (drift is common), so it is validated once, with the details.
+        detailed = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+        outcome = definition.run(result_format={"result_format": "BOOLEAN_ONLY"} if suite.blocking else detailed)
+        if not outcome.success and suite.blocking:
+            outcome = definition.run(result_format=detailed)
+        _raise_on_engine_errors(outcome, suite.name)
+        result = GateResult(
+            suite=suite.name,
+            table=suite.batch if not suite.is_query else f"{suite.name} (query)",
+            passed=bool(outcome.success),
+            blocking=suite.blocking,
+            evaluated=len(outcome.results),
+            failures=[_failure(r) for r in outcome.results if not r.success],
+            seconds=time.perf_counter() - started,
+        )
+        self._validated.append((result, outcome))
+        return result
+
+    def close(self) -> list[GateResult]:
+        """Release the database, write the Data Docs of this session's results; return them with their links."""
         # GX holds two engines; both must let go of the file, or the next dbt build cannot write it.
-        source.get_execution_engine().close()
-        source.get_engine().dispose()
+        self.source.get_execution_engine().close()
+        self.source.get_engine().dispose()
+        results = [result for result, _ in self._validated]
+        if self.quality_dir is None or not self._validated:
+            return results
+        _prune(self.quality_dir, KEEP_RUNS)
+        keys = [self._result_key(outcome) for _, outcome in self._validated]
+        index = self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=keys)[DOCS_SITE]
+        linked = []
+        for (result, _), key in zip(self._validated, keys):
+            page = self.context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE)[0]["site_url"]
+            linked.append(_with_docs(result, index, page))
+        self._validated = []
+        return linked
 
-    _raise_on_engine_errors(result, table)
-    failures = [_failure(r) for r in result.results if not r.success]
-    docs_index = docs_page = None
-    if docs_dir is not None:
-        docs_index = context.build_data_docs(site_names=["ndc"])["ndc"]
-        key = next(k for k in context.validation_results_store.list_keys() if k.run_id == result.meta["run_id"])
-        docs_page = context.get_docs_sites_urls(resource_identifier=key, site_name="ndc")[0]["site_url"]
-    return GateResult(
-        suite=suite_name,
-        table=table,
-        passed=bool(result.success),
-        evaluated=len(result.results),
-        failures=failures,
-        docs_index=docs_index,
-        docs_page=docs_page,
-    )
+    def _result_key(self, outcome: Any) -> Any:
+        store = self.context.validation_results_store
+        return next(k for k in store.list_keys() if k.run_id == outcome.meta["run_id"]
+                    and k.expectation_suite_identifier.name == outcome.suite_name)
 
 
-def _raise_on_engine_errors(result: Any, table: str) -> None:
+def _with_docs(result: GateResult, index: str, page: str) -> GateResult:
+    from dataclasses import replace
+
+    return replace(result, docs_index=index, docs_page=page)
+
+
+def validate_suites(db_path: Path, suites: list[Suite], quality_dir: Path | None = None) -> list[GateResult]:
+    with GateSession(db_path, quality_dir) as session:
+        for suite in suites:
+            session.validate(suite)
+        return session.close()
+
+
+def _prune(quality_dir: Path, keep: int) -> None:
+    """Keep the newest `keep` validation results of each suite, and their Data Docs pages."""
+    results = quality_dir / "results"
+    if not results.is_dir():
+        return
+    for suite_dir in results.iterdir():
+        runs = sorted(p for p in suite_dir.glob("*/*") if p.is_dir())  # <run name>/<run time>, time-sortable
+        for old in runs[: max(0, len(runs) - keep + 1)]:  # room for the result about to be written
+            shutil.rmtree(old, ignore_errors=True)
+            relative = old.relative_to(results)
+            shutil.rmtree(quality_dir / "docs" / "validations" / relative, ignore_errors=True)
+
+
+def _raise_on_engine_errors(result: Any, suite: str) -> None:
     for r in result.results:
         info = r.exception_info or {}
         nested = [info, *info.values()] if isinstance(info, dict) else []
         for entry in nested:
             if isinstance(entry, dict) and entry.get("raised_exception"):
                 raise GateEngineError(
-                    f"{r.expectation_config.type} on {table} could not be evaluated: {entry.get('exception_message')}"
+                    f"{r.expectation_config.type} in suite {suite} could not be evaluated: "
+                    f"{entry.get('exception_message')}"
                 )
 
 
 def _failure(r: Any) -> FailedExpectation:
-    kwargs = r.expectation_config.kwargs
+    config = r.expectation_config
+    res = r.result or {}
+    rule = (config.meta or {}).get("rule")
+    if rule:  # a SQL rule: the count of rows it selected, and the first of them
+        rows = (res.get("details") or {}).get("unexpected_rows") or []
+        return FailedExpectation(rule, "", res.get("observed_value"), [_plain(row) for row in rows[:SAMPLE_SIZE]])
+    kwargs = config.kwargs
     columns = kwargs.get("column") or ", ".join(kwargs.get("column_list") or []) or ", ".join(
         str(kwargs[k]) for k in ("column_A", "column_B") if k in kwargs
     )
-    res = r.result or {}
     sample = [_plain(v) for v in (res.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]]
-    return FailedExpectation(r.expectation_config.type, columns, res.get("unexpected_count"), sample)
+    return FailedExpectation(config.type, columns, res.get("unexpected_count"), sample)
 
 
 def _plain(value: Any) -> Any:

@@ -5,7 +5,8 @@
 
 `ndc run` executes the same Dagster job as the nightly schedule, in-process, and records the run in the Dagster
 instance under `$NDC_HOME/dagster`, so `make dev` shows it afterwards. It exits 0 when the warehouse was published
-and 1, naming the failing checks, when a gate blocked publication.
+and 1, naming the failing checks, when a gate blocked publication or a step (such as the PostgreSQL publication)
+failed. Its report ends with the seconds each stage took.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def serve_api(data: Path, host: str, port: int, token: str, faults: str | None, 
         raise click.ClickException(str(exc)) from None
 
 
-@main.command(help="Land, build, gate and publish everything; exit 1 if a gate blocks publication.")
+@main.command(help="Land, build, gate and publish everything; exit 1 if a gate blocks publication or a step fails.")
 def run() -> None:
     settings = _settings()
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
@@ -120,10 +121,12 @@ def run() -> None:
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
-    report = RunReport.from_result(result)
+        steps = [(s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))
+                 for s in instance.get_run_step_stats(result.run_id)]
+    report = RunReport.from_result(result, steps)
     click.echo("", err=True)
     click.echo(report.render(settings, time.perf_counter() - started))
-    if not report.published:
+    if not report.published or report.errors:
         sys.exit(EXIT_BLOCKED)
 
 

@@ -10,30 +10,56 @@ import dagster as dg
 from orchestration.settings import Settings
 
 PUBLISHED = dg.AssetKey(["published", "serving_duckdb"])
+PUBLISHED_POSTGRES = dg.AssetKey(["published", "serving_postgres"])
+# Steps of a run by stage, from their keys (raw assets, the dbt build, gate checks, publication).
+STAGES = (("land", "raw__"), ("dbt build", "dbt_models"), ("gates", "gates_"), ("publish", "published__"))
+
+
+def stage_seconds(steps: list[tuple[str, float]]) -> dict[str, float]:
+    """Seconds spent per stage, from (step key, seconds) pairs; steps of no known stage are left out."""
+    totals: dict[str, float] = {}
+    for key, seconds in steps:
+        stage = next((name for name, prefix in STAGES if key.startswith(prefix)), None)
+        if stage:
+            totals[stage] = totals.get(stage, 0.0) + seconds
+    return totals
+
+
+def _indented(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line.strip() for line in text.splitlines() if line.strip())
 
 
 @dataclass
 class RunReport:
     published: bool
     published_metadata: dict[str, Any] = field(default_factory=dict)
-    failed_checks: list[str] = field(default_factory=list)  # "asset: check — description"
+    failed_checks: list[str] = field(default_factory=list)  # "assets: check" and the description, indented
+    warnings: list[str] = field(default_factory=list)  # failed checks of severity WARN, same form
+    postgres: dict[str, Any] | None = None  # the PostgreSQL publication's metadata, when it ran
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     errors: list[str] = field(default_factory=list)  # steps that failed for another reason
     rejected: list[dict[str, str]] = field(default_factory=list)
     landed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def from_result(cls, result: dg.ExecuteInProcessResult) -> RunReport:
+    def from_result(cls, result: dg.ExecuteInProcessResult, steps: list[tuple[str, float]] = ()) -> RunReport:
         materialized = {e.asset_key: e for e in result.get_asset_materialization_events()}
-        report = cls(published=PUBLISHED in materialized)
+        report = cls(published=PUBLISHED in materialized, timings=stage_seconds(list(steps)))
         if report.published:
             report.published_metadata = _plain_metadata(materialized[PUBLISHED].materialization.metadata)
-        evaluations = result.get_asset_check_evaluations()
-        for evaluation in evaluations:
-            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
-                report.failed_checks.append(
-                    f"{evaluation.asset_key.to_user_string()}: {evaluation.check_name}"
-                    + (f"\n    {evaluation.description}" if evaluation.description else "")
-                )
+        if PUBLISHED_POSTGRES in materialized:
+            report.postgres = _plain_metadata(materialized[PUBLISHED_POSTGRES].materialization.metadata)
+        # One line per check and outcome: a family's gate is reported on both of its channels' assets.
+        grouped: dict[tuple[str, str, bool], list[str]] = {}
+        for evaluation in result.get_asset_check_evaluations():
+            if evaluation.passed:
+                continue
+            blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
+            key = (evaluation.check_name, evaluation.description or "", blocking)
+            grouped.setdefault(key, []).append(evaluation.asset_key.to_user_string())
+        for (check, description, blocking), assets in grouped.items():
+            line = f"{', '.join(assets)}: {check}" + (f"\n{_indented(description)}" if description else "")
+            (report.failed_checks if blocking else report.warnings).append(line)
         for event in result.get_step_failure_events():
             error = event.step_failure_data.error
             if error is None or error.cls_name == "DagsterAssetCheckFailedError":
@@ -70,17 +96,30 @@ class RunReport:
                 f"PUBLISHED {len(tables)} tables ({self.published_metadata.get('rows', 0):,} rows) "
                 f"to {settings.serving_db} in {elapsed_s:.0f} s"
             )
+            if self.postgres and self.postgres.get("postgres_configured"):
+                lines.append(f"PUBLISHED {self.postgres.get('tables_published')} tables to PostgreSQL "
+                             f"{self.postgres.get('target')}, schema {self.postgres.get('schema')}")
             lines.append(f"  query it:  duckdb -readonly {settings.serving_db}  (schemas analytics and ops)")
             lines.append("  the UI:    make dev, then open http://127.0.0.1:3000")
         else:
-            lines.append(f"NOT PUBLISHED: the serving copy at {settings.serving_db} was left as it was.")
+            lines.append(f"NOT PUBLISHED: the serving copies ({settings.serving_db}, and PostgreSQL when configured) "
+                         "were left as they were.")
             if self.failed_checks:
                 lines.append("failing checks:")
                 lines += [f"  - {c}" for c in self.failed_checks]
-            if self.errors:
-                lines.append("failed steps:")
-                lines += [f"  - {e}" for e in self.errors]
+        if self.errors:
+            lines.append("failed steps:")
+            lines += [f"  - {e}" for e in self.errors]
+        if self.warnings:
+            lines.append("warnings (reported, not blocking):")
+            lines += [f"  - {w}" for w in self.warnings]
+        if self.failed_checks or self.warnings:
             lines.append(f"  Data Docs: {settings.quality_docs / 'index.html'}")
+        if self.timings:
+            parts = [f"{stage} {self.timings[stage]:.1f} s" for stage, _ in STAGES if stage in self.timings]
+            build, gates = self.timings.get("dbt build"), self.timings.get("gates")
+            share = f" (gates = {gates / build:.0%} of dbt build)" if build and gates else ""
+            lines.append("timings: " + ", ".join(parts) + share)
         return "\n".join(lines)
 
 

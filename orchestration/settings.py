@@ -62,8 +62,13 @@ class Settings:
         return self.home / "warehouse" / "serving.duckdb"
 
     @property
+    def quality(self) -> Path:
+        """Great Expectations' results, suites and Data Docs (`docs/index.html`)."""
+        return self.home / "quality"
+
+    @property
     def quality_docs(self) -> Path:
-        return self.home / "quality" / "docs"
+        return self.quality / "docs"
 
     @property
     def dagster_home(self) -> Path:

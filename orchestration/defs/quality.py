@@ -1,45 +1,74 @@
-"""Quality gates: each Great Expectations suite as a blocking check on the model it guards."""
+"""Quality gates: the Great Expectations suites (expectations/suites.py) as checks on the assets they guard.
 
+The raw layer's suites run as one check step before dbt builds anything, the published models' suites as one step
+after the build, each in one GX session. A blocking suite's check has
+severity ERROR and stops everything downstream when it fails, publication included; a warning suite's check has
+severity WARN and never stops anything.
+"""
+
+
+from typing import Any
 
 import dagster as dg
 
-from expectations.suites import SUITES, Suite
+from expectations.suite import Suite
+from expectations.suites import STAGES, for_stage
 from orchestration.resources import NdcResource
 
 
-def gate(suite: Suite) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=dg.AssetKey(suite.table.split(".")),
-        name=f"gx_{suite.name}",
-        blocking=True,
-        description=f"Great Expectations suite `{suite.name}` (expectations/suites.py); blocks publication on failure.",
-    )
-    def _gate(ndc: NdcResource) -> dg.AssetCheckResult:
-        from expectations.runner import validate_table  # imports Great Expectations: only when a gate runs
+def check_metadata(result: Any) -> dict[str, Any]:
+    """What a failed check must say: which expectations, how many unexpected rows, a few values, and the docs."""
+    metadata: dict[str, Any] = {
+        "expectations_evaluated": result.evaluated,
+        "expectations_failed": len(result.failures),
+        "seconds": round(result.seconds, 2),
+        "failed": dg.MetadataValue.json([f.as_dict() for f in result.failures]),
+    }
+    if result.docs_page:
+        metadata["data_docs"] = dg.MetadataValue.url(result.docs_page)
+    if result.docs_index:
+        metadata["data_docs_index"] = dg.MetadataValue.url(result.docs_index)
+    return metadata
+
+
+def _description(suite: Suite) -> str:
+    effect = "blocks publication on failure" if suite.blocking else "warns, never blocks"
+    return f"Great Expectations suite `{suite.name}` ({effect}). {suite.description}".strip()
+
+
+def gates(stage: str) -> dg.AssetChecksDefinition:
+    suites = for_stage(stage)
+    specs = [
+        dg.AssetCheckSpec(suite.check_name, asset=dg.AssetKey(list(asset)), blocking=suite.blocking,
+                          description=_description(suite))
+        for suite in suites
+        for asset in suite.assets
+    ]
+
+    @dg.multi_asset_check(specs=specs, name=f"gates_{stage}",
+                          description=f"Great Expectations: {', '.join(s.name for s in suites)}")
+    def _gates(context: dg.AssetCheckExecutionContext, ndc: NdcResource):
+        from expectations.runner import validate_suites  # imports Great Expectations: only when a gate runs
 
         settings = ndc.settings
-        result = validate_table(settings.build_db, suite.table, suite.name, suite.build, settings.quality_docs)
-        metadata = {
-            "expectations_evaluated": result.evaluated,
-            "expectations_failed": len(result.failures),
-            "failed": dg.MetadataValue.json(
-                [
-                    {"expectation": f.expectation, "columns": f.columns, "unexpected_count": f.unexpected_count, "sample": f.sample}
-                    for f in result.failures
-                ]
-            ),
-        }
-        if result.docs_page:
-            metadata["data_docs"] = dg.MetadataValue.url(result.docs_page)
-        return dg.AssetCheckResult(
-            passed=result.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=result.summary(),
-            metadata=metadata,
-        )
+        results = {r.suite: r for r in validate_suites(settings.build_db, suites, settings.quality)}
+        # Warnings first: a failed blocking result ends the step, and the warnings must still be recorded.
+        for suite in sorted(suites, key=lambda s: s.blocking):
+            result = results[suite.name]
+            if not result.passed:
+                context.log.warning(result.summary())
+            for asset in suite.assets:
+                yield dg.AssetCheckResult(
+                    asset_key=dg.AssetKey(list(asset)),
+                    check_name=suite.check_name,
+                    passed=result.passed,
+                    severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
+                    description=result.summary(),
+                    metadata=check_metadata(result),
+                )
 
-    return _gate
+    return _gates
 
 
 def defs() -> dg.Definitions:
-    return dg.Definitions(asset_checks=[gate(suite) for suite in SUITES.values()])
+    return dg.Definitions(asset_checks=[gates(stage) for stage in STAGES])

@@ -1,0 +1,41 @@
+"""A rule written in SQL: the query selects the rows that break it, and the expectation holds when there are none.
+
+Great Expectations' `UnexpectedRowsExpectation` evaluates such a query inside the engine, but it runs it twice on
+every validation (once to count the rows, once to fetch them) and, with the usual result format, reports only the
+count. This subclass counts first and fetches the first few rows only when the rule is broken, so a passing rule
+costs one query and a failed gate can show what broke it. Imported only when a gate runs (it imports GX).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from great_expectations.expectations.core.unexpected_rows_expectation import UnexpectedRowsExpectation
+from great_expectations.validator.metric_configuration import MetricConfiguration
+
+SAMPLE_ROWS = 5
+
+
+class ExpectNoRowsBreakingRule(UnexpectedRowsExpectation):
+    metric_dependencies: ClassVar[tuple[str, ...]] = ("unexpected_rows_query.row_count",)
+
+    def _validate(self, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None):
+        count = metrics["unexpected_rows_query.row_count"]
+        result_format = self._get_result_format(runtime_configuration=runtime_configuration)
+        if isinstance(result_format, dict):
+            result_format = result_format.get("result_format")
+        if result_format == "BOOLEAN_ONLY":
+            return {"success": count == 0}
+        result: dict[str, Any] = {"observed_value": count}
+        if count and execution_engine is not None:
+            result["details"] = {"unexpected_rows": self._sample(execution_engine)}
+        return {"success": count == 0, "result": result}
+
+    def _sample(self, execution_engine: Any) -> list[dict]:
+        metric = MetricConfiguration(
+            metric_name="unexpected_rows_query.table",
+            metric_domain_kwargs={"batch_id": execution_engine.batch_manager.active_batch_id},
+            metric_value_kwargs={"unexpected_rows_query": self.unexpected_rows_query},
+        )
+        rows = execution_engine.resolve_metrics([metric])[metric.id]
+        return list(rows)[:SAMPLE_ROWS]
