@@ -1,4 +1,8 @@
-"""Publication: runs only after every model BI reads was built and every blocking gate on it passed."""
+"""Publication: runs only after every model BI reads was built and every blocking gate on it passed.
+
+The DuckDB serving file is written first; PostgreSQL (when NDC_PUBLISH_POSTGRES_DSN is set) is filled from that
+file, so both serving copies hold the same tables and neither ever holds a personal column.
+"""
 
 
 import dagster as dg
@@ -7,10 +11,16 @@ from orchestration.defs.dbt import published_models
 from orchestration.resources import NdcResource
 from warehouse.publish import publish_duckdb
 
+SERVING_DUCKDB = dg.AssetKey(["published", "serving_duckdb"])
+
+
+def _tables(result) -> dg.MetadataValue:
+    return dg.MetadataValue.json({f"{t.schema}.{t.name}": t.rows for t in result.tables})
+
 
 def serving_duckdb_asset() -> dg.AssetsDefinition:
     @dg.asset(
-        key=["published", "serving_duckdb"],
+        key=SERVING_DUCKDB,
         group_name="published",
         deps=published_models(),
         kinds={"duckdb"},
@@ -22,9 +32,38 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
         result = publish_duckdb(settings.build_db, settings.serving_db)
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}")
         return dg.MaterializeResult(
+            metadata={"path": dg.MetadataValue.path(str(result.path)), "tables": _tables(result), "rows": result.rows}
+        )
+
+    return _serving
+
+
+def serving_postgres_asset() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["published", "serving_postgres"],
+        group_name="published",
+        deps=[SERVING_DUCKDB],
+        kinds={"postgres"},
+        owners=["team:data-platform"],
+        description="The `analytics` schema in PostgreSQL (NDC_PUBLISH_POSTGRES_DSN), replaced in one transaction "
+        "from the serving file; readable by the role bi_reader only. Does nothing when the DSN is unset.",
+    )
+    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
+        dsn = ndc.settings.publish_postgres_dsn
+        if not dsn:
+            context.log.info("NDC_PUBLISH_POSTGRES_DSN is not set: nothing published to PostgreSQL")
+            return dg.MaterializeResult(metadata={"postgres_configured": False})
+        from warehouse.postgres import publish_postgres  # psycopg: only when publishing to PostgreSQL
+
+        result = publish_postgres(ndc.settings.serving_db, dsn)
+        context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.target}")
+        return dg.MaterializeResult(
             metadata={
-                "path": dg.MetadataValue.path(str(result.path)),
-                "tables": dg.MetadataValue.json({f"{t.schema}.{t.name}": t.rows for t in result.tables}),
+                "postgres_configured": True,
+                "target": result.target,  # host:port/database, never the credentials
+                "schema": result.schema,
+                "tables_published": len(result.tables),
+                "tables": _tables(result),
                 "rows": result.rows,
             }
         )
@@ -33,4 +72,4 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
 
 
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[serving_duckdb_asset()])
+    return dg.Definitions(assets=[serving_duckdb_asset(), serving_postgres_asset()])
