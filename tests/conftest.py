@@ -1,4 +1,5 @@
-"""Shared fixtures: a small generated sample and a helper to run the real `ndc` command on a temporary NDC_HOME."""
+"""Shared fixtures: a small generated sample, the sample run through the whole pipeline once (published to DuckDB
+and to a throwaway PostgreSQL database), and a helper to run the real `ndc` command on a temporary NDC_HOME."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
 from ingestion.synthetic.generate import generate
+from tests.postgres import throwaway_database
 
 NDC = Path(sys.executable).parent / "ndc"
 SAMPLE_YEARS = range(2022, 2024)
@@ -34,6 +37,31 @@ def ndc_home(tmp_path: Path, sample_landing: Path) -> Path:
     home = tmp_path / "ndc"
     shutil.copytree(sample_landing, home / "landing")
     return home
+
+
+@dataclass(frozen=True)
+class Published:
+    home: Path  # NDC_HOME after one passing `ndc run`: never change it, copy it
+    postgres_dsn: str  # the database it published to
+
+    @property
+    def build_db(self) -> Path:
+        return self.home / "warehouse" / "build.duckdb"
+
+    @property
+    def serving_db(self) -> Path:
+        return self.home / "warehouse" / "serving.duckdb"
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory, sample_landing: Path) -> Iterator[Published]:
+    """The sample landed, built, gated and published by the real `ndc run`, to DuckDB and PostgreSQL, once."""
+    home = tmp_path_factory.mktemp("published") / "ndc"
+    shutil.copytree(sample_landing, home / "landing")
+    with throwaway_database() as dsn:
+        result = run_ndc(home, "run", env={"NDC_PUBLISH_POSTGRES_DSN": dsn})
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        yield Published(home, dsn)
 
 
 def wait_for_health(base: str, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:

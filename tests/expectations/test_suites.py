@@ -1,80 +1,186 @@
-"""Each gate passes on good data and fails, naming the expectation and the rows, on data built to break it."""
+"""Every gate passes on the published sample and fails, naming the rule and counting rows, on a copy built to break it;
+every published model has a suite.
+
+The warehouse is the session's `published` sample (tests/conftest.py). A break copies its build database, turns the
+raw views it changes into tables, and changes rows; the suite is then validated on the copy.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from expectations.runner import validate_table
-from expectations.suites import SUITES
-from ingestion.contracts import ENTERPRISE, Kind
+from expectations.runner import GateSession, validate_suites
+from expectations.suites import SUITES, STAGES, for_stage, stage_of
+from orchestration.settings import DBT_PROJECT_DIR
 
-# Values that keep every contract rule (st_staff <= employees, hightech_revenue <= revenue, ...).
-CONSISTENT = {"employees": 100, "st_staff": 30, "rd_staff": 10, "graduates": 50, "revenue": 1000,
-              "hightech_revenue": 700, "rd_expense": 50, "rd_expense_domestic": 45, "tech_field": "'电子信息'"}
-SQL_TYPES = {Kind.INT: "BIGINT", Kind.DECIMAL: "DECIMAL(18, 4)", Kind.TEXT: "VARCHAR", Kind.DATE: "DATE",
-             Kind.BOOL: "BOOLEAN", Kind.TIMESTAMP: "TIMESTAMPTZ"}
-DEFAULTS = {Kind.INT: "1", Kind.DECIMAL: "10", Kind.TEXT: "NULL", Kind.DATE: "NULL", Kind.BOOL: "NULL", Kind.TIMESTAMP: "NULL"}
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+PUBLISHED_FOLDERS = ("marts", "ops")  # models under these folders are what BI reads
 
 
-def good_facts_sql() -> str:
-    """Forty consistent facts with every published column of the enterprise contract."""
-    keys = {"filing_id": "'F' || i", "uscc": "'9111000060003734' || lpad(CAST(i AS VARCHAR), 2, '0')",
-            "period": "2022", "revision": "1"}
-    columns = ["'K' || i AS enterprise_key"]
-    for f in ENTERPRISE.fields:
-        if f.personal:
-            continue
-        value = keys.get(f.key) or str(CONSISTENT.get(f.key, DEFAULTS[f.kind]))
-        columns.append(f"CAST({value} AS {SQL_TYPES[f.kind]}) AS {f.key}")
-    return f"SELECT {', '.join(columns)} FROM range(1, 41) t(i)"
+def editable(*views: str) -> list[str]:
+    """Statements that turn raw views into tables holding the same rows, so a break can change them."""
+    statements = []
+    for view in views:
+        schema, name = view.split(".")
+        statements += [f"CREATE TABLE {schema}.{name}__rows AS SELECT * FROM {view}", f"DROP VIEW {view}",
+                       f"ALTER TABLE {schema}.{name}__rows RENAME TO {name}"]
+    return statements
 
 
-BREAKS = {
-    "duplicate report": ("UPDATE analytics.fct_enterprise_annual SET uscc = '911100006000373401' WHERE filing_id = 'F2'",
-                         "expect_compound_columns_to_be_unique", 2),
-    "st_staff above employees": ("UPDATE analytics.fct_enterprise_annual SET st_staff = 101 WHERE filing_id IN ('F3', 'F4')",
-                                 "expect_column_pair_values_a_to_be_greater_than_b", 2),
-    "negative revenue": ("UPDATE analytics.fct_enterprise_annual SET revenue = -5, hightech_revenue = -6 WHERE filing_id = 'F5'",
-                         "expect_column_values_to_be_between", 1),
-    "unknown tech field": ("UPDATE analytics.fct_enterprise_annual SET tech_field = '区块链' WHERE filing_id = 'F6'",
-                           "expect_column_values_to_be_in_set", 1),
+def first(table: str, where: str = "true", n: int = 1) -> str:
+    return f"rowid IN (SELECT rowid FROM {table} WHERE {where} ORDER BY rowid LIMIT {n})"
+
+
+# suite -> {case: (statements, the expectation or rule that must fail)}
+BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
+    "raw_enterprise": {
+        "a revision delivered twice with different content": (editable("raw.enterprise_files") + [
+            "INSERT INTO raw.enterprise_files SELECT * REPLACE (revenue + 1 AS revenue, 'again.csv' AS _source) "
+            "FROM raw.enterprise_files WHERE revenue IS NOT NULL LIMIT 1"], "one_content_per_revision"),
+        "st_staff above employees": (editable("raw.enterprise_files") + [
+            "UPDATE raw.enterprise_files SET st_staff = employees + 1 WHERE "
+            + first("raw.enterprise_files", "employees IS NOT NULL", 2)], "contract_ranges_and_rules"),
+        "an unknown high-tech field": (editable("raw.enterprise_files") + [
+            "UPDATE raw.enterprise_files SET tech_field = '区块链' WHERE " + first("raw.enterprise_files")],
+            "tech_field_in_ref_tech_fields"),
+        "a missing key": (editable("raw.enterprise_files") + [
+            "UPDATE raw.enterprise_files SET uscc = NULL WHERE " + first("raw.enterprise_files")],
+            "expect_column_values_to_not_be_null"),
+    },
+    "raw_enterprise_warnings": {
+        "a province's filings halved": (editable("raw.enterprise_files") + [
+            "DELETE FROM raw.enterprise_files WHERE region_code LIKE '44%' "
+            "AND period = (SELECT max(period) FROM raw.enterprise_files)"], "no_drift_between_periods"),
+    },
+    "raw_incubator": {
+        "tenants' area above the total": (editable("raw.incubator_files") + [
+            "UPDATE raw.incubator_files SET area_tenants = area_total + 1 WHERE "
+            + first("raw.incubator_files", "area_total IS NOT NULL")], "contract_ranges_and_rules"),
+    },
+    "raw_incubator_warnings": {
+        "no deliveries yet": (editable("raw.incubator_files", "raw.incubator_api") + [
+            "DELETE FROM raw.incubator_files", "DELETE FROM raw.incubator_api"], "has_deliveries"),
+    },
+    "raw_contract": {
+        "a licence registered before licences existed": (editable("raw.contract_files") + [
+            "UPDATE raw.contract_files SET contract_type = '技术许可', period = 2019 WHERE "
+            + first("raw.contract_files")], "contract_type_valid_in_period"),
+        "成交额 above the national total (元 taken for 万元)": (editable("raw.contract_files") + [
+            "UPDATE raw.contract_files SET period = 2021, amount = 500000000, tech_amount = 0 WHERE "
+            + first("raw.contract_files", "contract_type <> '技术许可'")], "within_national_figures"),
+    },
+    "raw_contract_warnings": {
+        "a national-scale year short of the published count": (editable("raw.contract_files") + [
+            "INSERT INTO raw.contract_files SELECT c.* REPLACE ('SHORT-' || t.i AS filing_id, 2021 AS period, "
+            "1 AS amount, 0 AS tech_amount) FROM (SELECT * FROM raw.contract_files WHERE contract_type <> '技术许可' "
+            "LIMIT 1) c CROSS JOIN range(400000) t(i)"], "reaches_national_figures"),
+    },
+    "raw_zone": {
+        "a zone reporting fewer enterprises than filed in it": (editable("raw.zone_files") + [
+            "UPDATE raw.zone_files SET enterprises = 0 WHERE rowid IN (SELECT z.rowid FROM raw.zone_files z "
+            "JOIN raw.enterprise_files e ON e.zone_code = z.zone_code AND e.period = z.period LIMIT 1)"],
+            "zone_report_covers_its_enterprises"),
+        "more zones than exist nationally": (editable("raw.zone_files") + [
+            "INSERT INTO raw.zone_files SELECT z.* REPLACE ('ZX-' || t.i AS filing_id, 'ZX0' || t.i AS zone_code) "
+            "FROM (SELECT * FROM raw.zone_files WHERE period = 2023 LIMIT 1) z CROSS JOIN range(10) t(i)"],
+            "within_national_figures"),
+    },
+    "raw_zone_warnings": {
+        "a zone reporting far more enterprises than filed": (editable("raw.zone_files") + [
+            "UPDATE raw.zone_files SET enterprises = enterprises * 3 + 10 WHERE " + first("raw.zone_files", "true", 3)],
+            "zone_enterprises_delivered"),
+    },
+    "fct_enterprise_annual": {
+        "two reports for one enterprise and year": ([
+            "INSERT INTO analytics.fct_enterprise_annual SELECT * REPLACE (filing_id || '-AGAIN' AS filing_id) "
+            "FROM analytics.fct_enterprise_annual LIMIT 1"], "one_report_per_enterprise_and_year"),
+        "more high-tech enterprises than exist nationally": ([
+            "INSERT INTO analytics.fct_enterprise_annual SELECT f.* REPLACE ('HTE-' || t.i AS filing_id, "
+            "'HTE' || t.i AS uscc, 2023 AS period, 'GR2023' || t.i AS hte_cert_no) FROM "
+            "(SELECT * FROM analytics.fct_enterprise_annual LIMIT 1) f CROSS JOIN range(600000) t(i)"],
+            "within_national_figures"),
+    },
+    "fct_enterprise_annual_warnings": {
+        "a national-scale year short of the published count": ([
+            "INSERT INTO analytics.fct_enterprise_annual SELECT f.* REPLACE ('HTE-' || t.i AS filing_id, "
+            "'HTE' || t.i AS uscc, 2023 AS period, 'GR2023' || t.i AS hte_cert_no) FROM "
+            "(SELECT * FROM analytics.fct_enterprise_annual LIMIT 1) f CROSS JOIN range(300000) t(i)"],
+            "reaches_national_figures"),
+    },
+    "dim_enterprise": {
+        "no missing member": (["DELETE FROM analytics.dim_enterprise WHERE uscc = '-1'"], "one_missing_member"),
+    },
+    "ingest_accounting": {
+        "the ledger counting a row raw does not hold": ([
+            "UPDATE ops.ingest_accounting SET rows_landed = rows_landed + 1 WHERE "
+            + first("ops.ingest_accounting", "is_current")], "ledger_agrees_with_raw"),
+    },
+    "quarantine": {
+        "a quarantined record cut short": (editable("raw.quarantine") + [
+            "UPDATE raw.quarantine SET record = '{\"uscc\": ' WHERE " + first("raw.quarantine")],
+            "quarantined_records_readable"),
+    },
 }
+CASES = [(suite, case) for suite, cases in BREAKS.items() for case in cases]
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    path = tmp_path / "build.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA analytics")
-    con.execute(f"CREATE TABLE analytics.fct_enterprise_annual AS {good_facts_sql()}")
+def test_every_published_model_has_a_suite():
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    published = {
+        f"{node['schema']}.{node['name']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["path"].split("/")[0] in PUBLISHED_FOLDERS
+    }
+    guarded = {s.batch for s in SUITES.values() if s.blocking}
+    missing = sorted(published - guarded)
+    assert not missing, f"published models without a blocking suite in expectations/published.py: {missing}"
+
+
+def test_every_suite_has_a_fixture_built_to_break_it():
+    assert sorted(SUITES) == sorted(BREAKS), "add a break for each new suite to BREAKS"
+
+
+def test_suites_split_into_raw_and_published_steps():
+    assert {stage_of(s) for s in SUITES.values()} == set(STAGES)
+    assert all(s.name.startswith("raw_") for s in for_stage("raw"))
+
+
+@cache
+def _unexpected(db: Path, suite: str) -> dict[str, int]:
+    with GateSession(db) as session:
+        result = session.validate(SUITES[suite])
+    return {f.expectation: f.unexpected_count or 0 for f in result.failures}
+
+
+def test_blocking_suites_pass_on_the_published_sample_and_write_data_docs(published, tmp_path: Path):
+    results = validate_suites(published.build_db, list(SUITES.values()), tmp_path / "quality")
+    failed = [r.summary() for r in results if r.blocking and not r.passed]
+    assert not failed, "\n".join(failed)
+    for result in results:
+        assert result.docs_page and Path(result.docs_page.removeprefix("file://")).is_file()
+    assert (tmp_path / "quality" / "docs" / "index.html").is_file()
+    duckdb.connect(str(published.build_db)).close()  # the gates hold no lock once they are done
+
+
+@pytest.mark.parametrize("suite,case", CASES, ids=[f"{s}: {c}" for s, c in CASES])
+def test_a_fixture_built_to_break_a_suite_fails_it(published, tmp_path: Path, suite: str, case: str):
+    statements, expected = BREAKS[suite][case]
+    broken = tmp_path / "build.duckdb"
+    shutil.copyfile(published.build_db, broken)
+    con = duckdb.connect(str(broken))
+    for statement in statements:
+        con.execute(statement)
     con.close()
-    return path
-
-
-def run(path: Path, docs: Path | None = None):
-    suite = SUITES["fct_enterprise_annual"]
-    return validate_table(path, suite.table, suite.name, suite.build, docs)
-
-
-def test_good_facts_pass_and_the_file_is_released(warehouse: Path, tmp_path: Path):
-    result = run(warehouse, tmp_path / "docs")
-    assert result.passed, result.summary()
-    assert result.docs_page and Path(result.docs_page.removeprefix("file://")).exists()
-    duckdb.connect(str(warehouse)).close()  # the gate holds no lock once it is done
-
-
-@pytest.mark.parametrize("case", list(BREAKS))
-def test_a_broken_fixture_fails_with_the_expectation_and_count(warehouse: Path, case: str):
-    statement, expectation, unexpected = BREAKS[case]
-    con = duckdb.connect(str(warehouse))
-    con.execute(statement)
-    con.close()
-    result = run(warehouse)
+    with GateSession(broken) as session:
+        result = session.validate(SUITES[suite])
     assert not result.passed
-    failed = {f.expectation: f for f in result.failures}
-    assert expectation in failed, result.summary()
-    assert failed[expectation].unexpected_count == unexpected
-    assert failed[expectation].sample
+    failures = {f.expectation: f for f in result.failures}
+    assert expected in failures, result.summary()
+    assert failures[expected].unexpected_count > _unexpected(published.build_db, suite).get(expected, 0)
+    assert failures[expected].sample, "a failed expectation shows a few of the rows that broke it"

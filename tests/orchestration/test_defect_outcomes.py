@@ -8,20 +8,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import run_ndc
+from tests.conftest import Published
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> tuple[Path, list[dict]]:
-    home = tmp_path_factory.mktemp("defects") / "ndc"
-    generated = run_ndc(home, "generate", "--years", "2022-2023", "--seed", "13")
-    assert generated.returncode == 0, generated.stderr
-    result = run_ndc(home, "run")
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    with (home / "manifest" / "defects.csv").open(encoding="utf-8") as fh:
-        return home, list(csv.DictReader(fh))
+def pipeline(published: Published, sample_landing: Path) -> tuple[Path, list[dict]]:
+    """The session's published sample and the generator's manifest of the defects it injected into it."""
+    with (sample_landing.parent / "manifest" / "defects.csv").open(encoding="utf-8") as fh:
+        return published.home, list(csv.DictReader(fh))
 
 
 def query(home: Path, sql: str) -> list[tuple]:

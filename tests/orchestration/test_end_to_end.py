@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -12,10 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from ingestion.contracts import ENTERPRISE
-from tests.conftest import NDC, run_ndc, wait_for_health
+from tests.conftest import NDC, Published, run_ndc, wait_for_health
+from tests.postgres import schema_checksum
 
 pytestmark = pytest.mark.slow
 
@@ -52,24 +58,54 @@ def duplicate_report_delivery(home: Path) -> Path:
     return target
 
 
-def test_run_publishes_then_a_bad_delivery_is_blocked_and_changes_nothing(ndc_home: Path):
-    first = run_ndc(ndc_home, "run")
-    assert first.returncode == 0, first.stdout + first.stderr[-3000:]
-    assert "PUBLISHED" in first.stdout
-    counts = serving_counts(ndc_home)
+def copy_of(published: Published, tmp_path: Path) -> Path:
+    home = tmp_path / "ndc"
+    shutil.copytree(published.home, home)
+    return home
+
+
+def blocked_run_changes_nothing(home: Path, published: Published) -> subprocess.CompletedProcess[str]:
+    """Run again after a bad change: exit 1, and both serving copies exactly as they were."""
+    serving = home / "warehouse" / "serving.duckdb"
+    before = sha256(serving), schema_checksum(published.postgres_dsn)
+    blocked = run_ndc(home, "run", env={"NDC_PUBLISH_POSTGRES_DSN": published.postgres_dsn})
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr[-3000:]
+    assert "NOT PUBLISHED" in blocked.stdout
+    assert (sha256(serving), schema_checksum(published.postgres_dsn)) == before
+    return blocked
+
+
+def test_the_sample_publishes_analytics_to_both_serving_copies(published: Published):
+    counts = serving_counts(published.home)
     assert counts["analytics.fct_enterprise_annual"] > 0
     assert counts["analytics.dim_enterprise"] > 0
     assert not any(name.startswith(("raw.", "staging.", "intermediate.")) for name in counts), "BI sees only analytics"
-    serving = ndc_home / "warehouse" / "serving.duckdb"
-    published = sha256(serving)
+    with psycopg.connect(published.postgres_dsn) as con:
+        for table in ("fct_enterprise_annual", "dim_enterprise"):
+            rows = con.execute(f"SELECT count(*) FROM analytics.{table}").fetchone()[0]
+            assert rows == counts[f"analytics.{table}"]
 
-    duplicate_report_delivery(ndc_home)
-    blocked = run_ndc(ndc_home, "run")
-    assert blocked.returncode == 1, blocked.stdout + blocked.stderr[-3000:]
-    assert "NOT PUBLISHED" in blocked.stdout
+
+def test_a_bad_delivery_is_blocked_by_a_published_model_gate(published: Published, tmp_path: Path):
+    home = copy_of(published, tmp_path)
+    duplicate_report_delivery(home)
+    blocked = blocked_run_changes_nothing(home, published)
     assert "gx_fct_enterprise_annual" in blocked.stdout
-    assert "expect_compound_columns_to_be_unique(uscc, period)" in blocked.stdout
-    assert sha256(serving) == published
+    assert "one_report_per_enterprise_and_year: 1 unexpected rows" in blocked.stdout
+
+
+def test_wrong_raw_data_is_blocked_before_anything_is_built(published: Published, tmp_path: Path):
+    home = copy_of(published, tmp_path)
+    batch = sorted((home / "raw" / "enterprise").glob("*/files__*.parquet"))[0]
+    table = pq.read_table(batch)
+    employees = table.column("employees")
+    broken = pc.add(pc.fill_null(employees, 0), 1)  # st_staff above employees on every row of the batch
+    table = table.set_column(table.schema.get_field_index("st_staff"), "st_staff", broken.cast(pa.int64()))
+    pq.write_table(table, batch)
+    blocked = blocked_run_changes_nothing(home, published)
+    assert "gx_raw_enterprise" in blocked.stdout
+    assert f"contract_ranges_and_rules: {table.num_rows} unexpected rows" in blocked.stdout
+    assert "dbt build" not in blocked.stdout.split("timings:")[-1], "dbt must not build from rejected raw data"
 
 
 def test_a_family_with_nothing_delivered_still_publishes(tmp_path: Path):
@@ -77,6 +113,7 @@ def test_a_family_with_nothing_delivered_still_publishes(tmp_path: Path):
     result = run_ndc(home, "run")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert serving_counts(home)["analytics.fct_enterprise_annual"] == 0
+    assert "warnings (reported, not blocking)" in result.stdout and "has_deliveries" in result.stdout
 
 
 @contextmanager
