@@ -15,16 +15,18 @@ Great Expectations is imported here, lazily, never at code-location load (the im
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from expectations.suite import Suite
 
 SAMPLE_SIZE = 5  # unexpected values shown per failed expectation
-KEEP_RUNS = 30  # validation results (and their Data Docs pages) kept per suite
+KEEP_RUNS = 10  # validation results (and their Data Docs pages) kept per suite; the index reads them all
 DOCS_SITE = "ndc"
 
 
@@ -125,8 +127,6 @@ class GateSession:
         self.close()
 
     def validate(self, suite: Suite) -> GateResult:
-        import time
-
         import great_expectations as gx
         import great_expectations.expectations as gxe
 
@@ -140,8 +140,8 @@ class GateSession:
         batch = asset.add_batch_definition_whole_table("whole_table")
         expectations = list(suite.build(gxe))
         gx_suite = gx.ExpectationSuite(name=suite.name, expectations=expectations)
-        if self.quality_dir and self.context.expectations_store.has_key(
-                self.context.expectations_store.get_key(name=suite.name, id=None)):
+        store = self.context.expectations_store
+        if store.has_key(store.get_key(name=suite.name, id=None)):
             # Replaced whole: GX's add_or_update compares every expectation pairwise, which costs seconds.
             self.context.suites.delete(suite.name)
         gx_suite = self.context.suites.add(gx_suite)
@@ -158,7 +158,7 @@ class GateSession:
         _raise_on_engine_errors(outcome, suite.name)
         result = GateResult(
             suite=suite.name,
-            table=suite.batch if not suite.is_query else f"{suite.name} (query)",
+            table=_relations(suite),
             passed=bool(outcome.success),
             blocking=suite.blocking,
             evaluated=len(outcome.results),
@@ -193,9 +193,14 @@ class GateSession:
 
 
 def _with_docs(result: GateResult, index: str, page: str) -> GateResult:
-    from dataclasses import replace
-
     return replace(result, docs_index=index, docs_page=page)
+
+
+def _relations(suite: Suite) -> str:
+    """What a suite's batch reads, for people: "raw.zone_files + raw.zone_api" for a family's channels."""
+    if not suite.is_query:
+        return suite.batch
+    return " + ".join(dict.fromkeys(re.findall(r"\bFROM\s+([\w.]+)", suite.batch, flags=re.IGNORECASE)))
 
 
 def validate_suites(db_path: Path, suites: list[Suite], quality_dir: Path | None = None) -> list[GateResult]:

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from ingestion.synthetic.generate import generate
+from orchestration.settings import Settings
 from tests.postgres import throwaway_database
 
 NDC = Path(sys.executable).parent / "ndc"
@@ -45,12 +46,8 @@ class Published:
     postgres_dsn: str  # the database it published to
 
     @property
-    def build_db(self) -> Path:
-        return self.home / "warehouse" / "build.duckdb"
-
-    @property
-    def serving_db(self) -> Path:
-        return self.home / "warehouse" / "serving.duckdb"
+    def settings(self) -> Settings:
+        return Settings(home=self.home)
 
 
 @pytest.fixture(scope="session")
