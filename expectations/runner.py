@@ -119,6 +119,7 @@ class GateSession:
             kwargs={"connect_args": {"read_only": True}},
         )
         self._validated: list[tuple[GateResult, Any]] = []
+        self._closed = False
 
     def __enter__(self) -> GateSession:
         return self
@@ -169,7 +170,11 @@ class GateSession:
         return result
 
     def close(self) -> list[GateResult]:
-        """Release the database, write the Data Docs of this session's results; return them with their links."""
+        """Release the database, write the Data Docs of this session's results; return them with their links.
+        Closing again does nothing."""
+        if self._closed:
+            return []
+        self._closed = True
         # GX holds two engines; both must let go of the file, or the next dbt build cannot write it.
         self.source.get_execution_engine().close()
         self.source.get_engine().dispose()
