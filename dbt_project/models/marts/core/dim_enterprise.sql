@@ -1,6 +1,39 @@
-{#- One row per enterprise (USCC), described by its most recent filing, plus the missing member. -#}
+{#- One row per enterprise (USCC), described by its most recent filing, with the labels it held in its latest
+    reporting year (their history is dim_enterprise_label), plus the missing member. -#}
 with filings as (
     select * from {{ ref('int_enterprise__latest_filings') }}
+),
+
+labels as (
+    select * from {{ ref('int_enterprise__labels') }}
+),
+
+latest_certificates as (
+    select * from (
+        select
+            uscc,
+            reference_no,
+            valid_from,
+            valid_to,
+            row_number() over (partition by uscc order by valid_from desc, reference_no desc) as recency
+        from labels
+        where label = 'hte'
+    ) ranked
+    where recency = 1
+),
+
+registered as (
+    select uscc, max(last_reported_period) as last_registered_period
+    from labels
+    where label = 'sme'
+    group by uscc
+),
+
+listed as (
+    select uscc, max(last_reported_period) as last_listed_period
+    from labels
+    where label = 'listed'
+    group by uscc
 ),
 
 ranked as (
@@ -15,23 +48,37 @@ ranked as (
 enterprises as (
     select
         -- keys
-        {{ surrogate_key(['uscc']) }} as enterprise_key,
-        uscc,
+        {{ surrogate_key(['ranked.uscc']) }} as enterprise_key,
+        ranked.uscc,
         -- attributes
-        uscc_valid,
-        name,
-        region_code,
-        concat(substr(region_code, 1, 2), '0000') as province_code,
-        zone_code,
-        industry_code,
-        tech_field,
-        established_on,
-        listed,
+        ranked.uscc_valid,
+        ranked.name,
+        ranked.region_code,
+        {{ province_of('ranked.region_code') }} as province_code,
+        ranked.zone_code,
+        ranked.industry_code,
+        ranked.tech_field,
+        ranked.established_on,
+        ranked.listed,
         -- audit
-        first_period,
-        last_period
+        ranked.first_period,
+        ranked.last_period,
+        -- labels in the latest reporting year
+        coalesce(
+            latest_certificates.valid_from <= {{ year_end('ranked.last_period') }}
+            and latest_certificates.valid_to >= {{ year_start('ranked.last_period') }},
+            false
+        ) as is_hte,
+        latest_certificates.reference_no as hte_cert_no,
+        latest_certificates.valid_from as hte_valid_from,
+        latest_certificates.valid_to as hte_valid_to,
+        coalesce(registered.last_registered_period = ranked.last_period, false) as is_sme,
+        coalesce(listed.last_listed_period = ranked.last_period, false) as is_listed
     from ranked
-    where recency = 1
+    left join latest_certificates on latest_certificates.uscc = ranked.uscc
+    left join registered on registered.uscc = ranked.uscc
+    left join listed on listed.uscc = ranked.uscc
+    where ranked.recency = 1
 ),
 
 missing_member as (
@@ -48,7 +95,13 @@ missing_member as (
         cast(null as date) as established_on,
         cast(null as boolean) as listed,
         cast(null as {{ dbt.type_bigint() }}) as first_period,
-        cast(null as {{ dbt.type_bigint() }}) as last_period
+        cast(null as {{ dbt.type_bigint() }}) as last_period,
+        false as is_hte,
+        cast(null as {{ dbt.type_string() }}) as hte_cert_no,
+        cast(null as date) as hte_valid_from,
+        cast(null as date) as hte_valid_to,
+        false as is_sme,
+        false as is_listed
 ),
 
 final as (
