@@ -2,7 +2,38 @@
     filed twice under different filing ids, with the labels the enterprise held in that year. Every evaluation mart
     starts here, so no enterprise is counted twice in a year. -#}
 with filings as (
-    select * from {{ ref('int_enterprise__latest_filings') }}
+    -- what the evaluations read; names, contact data and lineage stay in the fact
+    select
+        filing_id,
+        uscc,
+        period,
+        submitted_at,
+        region_code,
+        zone_code,
+        industry_code,
+        tech_field,
+        established_on,
+        hte_cert_no,
+        hte_cert_date,
+        sme_reg_no,
+        listed,
+        employees,
+        st_staff,
+        rd_staff,
+        graduates,
+        revenue,
+        hightech_revenue,
+        net_profit,
+        exports,
+        total_assets,
+        total_cost,
+        rd_expense,
+        rd_expense_domestic,
+        patent_applications,
+        invention_grants,
+        valid_invention_patents,
+        class2_ip
+    from {{ ref('int_enterprise__latest_filings') }}
 ),
 
 reports as (

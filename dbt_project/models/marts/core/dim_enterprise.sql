@@ -38,7 +38,15 @@ listed as (
 
 ranked as (
     select
-        *,
+        uscc,
+        uscc_valid,
+        name,
+        region_code,
+        zone_code,
+        industry_code,
+        tech_field,
+        established_on,
+        listed,
         row_number() over (partition by uscc order by period desc, submitted_at desc, filing_id desc) as recency,
         min(period) over (partition by uscc) as first_period,
         max(period) over (partition by uscc) as last_period
