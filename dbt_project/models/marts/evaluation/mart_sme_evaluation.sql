@@ -11,41 +11,40 @@ bands as (
 ),
 
 indicators as (
-    -- every scored indicator as part / whole, so a band is reached by exact cross-multiplication; counts have whole 1
-    select filing_id, 'st_staff_ratio' as indicator, cast(st_staff as decimal(18, 4)) as part, cast(employees as decimal(18, 4)) as whole from reports
-    union all
-    select filing_id, 'rd_revenue_ratio' as indicator, rd_expense as part, revenue as whole from reports
-    union all
-    select filing_id, 'rd_cost_ratio' as indicator, rd_expense as part, total_cost as whole from reports
-    union all
-    select filing_id, 'ip_class1' as indicator, cast(valid_invention_patents as decimal(18, 4)) as part, cast(1 as decimal(18, 4)) as whole from reports
-    union all
-    select filing_id, 'ip_class2' as indicator, cast(class2_ip as decimal(18, 4)) as part, cast(1 as decimal(18, 4)) as whole from reports
+    -- every scored indicator as part / whole, so a band is reached by exact cross-multiplication (counts have whole
+    -- 1); cast once here to the exact type the comparison uses
+    {%- set indicators = [
+        ('st_staff_ratio', 'st_staff', 'employees'),
+        ('rd_revenue_ratio', 'rd_expense', 'revenue'),
+        ('rd_cost_ratio', 'rd_expense', 'total_cost'),
+        ('ip_class1', 'valid_invention_patents', '1'),
+        ('ip_class2', 'class2_ip', '1'),
+    ] %}
+    {%- for indicator, part, whole in indicators %}
+    select
+        filing_id,
+        '{{ indicator }}' as indicator,
+        cast({{ part }} as decimal(38, 6)) as part,
+        cast({{ whole }} as decimal(38, 6)) as whole
+    from reports
+    {{ "union all" if not loop.last }}
+    {%- endfor %}
 ),
 
-indicator_scores as (
-    -- the highest band whose lower bound the indicator reaches; nothing reached (missing data) scores 0
+scores as (
+    -- per indicator, the highest band whose lower bound is reached; nothing reached (missing data) scores 0
     select
         indicators.filing_id,
-        indicators.indicator,
-        max(bands.score) as score
+        max(case when indicators.indicator = 'st_staff_ratio' then bands.score end) as score_st_staff,
+        max(case when indicators.indicator = 'rd_revenue_ratio' then bands.score end) as score_rd_revenue,
+        max(case when indicators.indicator = 'rd_cost_ratio' then bands.score end) as score_rd_cost,
+        max(case when indicators.indicator = 'ip_class1' then bands.score end) as score_ip_class1,
+        max(case when indicators.indicator = 'ip_class2' then bands.score end) as score_ip_class2
     from indicators
     inner join bands
         on bands.indicator = indicators.indicator
         and {{ share_at_least('indicators.part', 'indicators.whole', 'bands.lower_bound') }}
-    group by indicators.filing_id, indicators.indicator
-),
-
-scores as (
-    select
-        filing_id,
-        max(case when indicator = 'st_staff_ratio' then score end) as score_st_staff,
-        max(case when indicator = 'rd_revenue_ratio' then score end) as score_rd_revenue,
-        max(case when indicator = 'rd_cost_ratio' then score end) as score_rd_cost,
-        max(case when indicator = 'ip_class1' then score end) as score_ip_class1,
-        max(case when indicator = 'ip_class2' then score end) as score_ip_class2
-    from indicator_scores
-    group by filing_id
+    group by indicators.filing_id
 ),
 
 scored as (
