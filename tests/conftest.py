@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from ingestion.contracts import FAMILIES
 from ingestion.synthetic.generate import generate
 
 NDC = Path(sys.executable).parent / "ndc"
@@ -53,3 +55,17 @@ def run_ndc(home: Path, *args: str, env: dict[str, str] | None = None, timeout: 
     """The real command line, as an operator runs it."""
     environment = {**os.environ, "NDC_HOME": str(home), **(env or {})}
     return subprocess.run([str(NDC), *args], env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def deliver(home: Path, family: str, period: int, file_name: str, records: list[dict]) -> Path:
+    """A province's CSV file drop of `records` (contract keys to values; None is an empty cell), with the Chinese
+    headers of the keys the first record carries, written to landing/{family}/{period}/{file_name}."""
+    contract = FAMILIES[family]
+    keys = list(records[0])
+    target = home / "landing" / family / str(period) / file_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow([contract.field(k).header for k in keys])
+        writer.writerows([["" if r[k] is None else r[k] for k in keys] for r in records])
+    return target
