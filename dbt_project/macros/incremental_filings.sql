@@ -2,15 +2,29 @@
     not yet in the fact (a new filing, a new revision, or the same revision delivered again), and the strategy
     replaces rows by filing_id: a correction to an older period therefore replaces that period's row. -#}
 
-{#- The rows of `alias` (a CTE over the latest filings) that the fact does not hold in this revision. -#}
-{% macro filings_not_yet_in_fact(alias) -%}
+{#- The configuration every filing fact shares: incremental on filing_id, failing loudly when its columns change
+    (run with --full-refresh then), and dropping the filings no longer delivered. Use: config(**filing_fact_config(..)) -#}
+{% macro filing_fact_config(filings_model) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'unique_key': 'filing_id',
+        'incremental_strategy': filing_fact_strategy(),
+        'on_schema_change': 'fail',
+        'post_hook': "{{ delete_withdrawn_filings(ref('" ~ filings_model ~ "')) }}",
+    }) }}
+{%- endmacro %}
+
+{#- The latest filings the fact does not hold in this revision yet: a new filing, a new revision, or the same
+    revision delivered again. A full build takes them all. -#}
+{% macro new_filings(filings_model) -%}
+    select * from {{ ref(filings_model) }} as latest
     {%- if is_incremental() %}
     where not exists (
         select 1
         from {{ this }} as existing
-        where existing.filing_id = {{ alias }}.filing_id
-          and existing.revision = {{ alias }}.revision
-          and existing.loaded_at = {{ alias }}.loaded_at
+        where existing.filing_id = latest.filing_id
+          and existing.revision = latest.revision
+          and existing.loaded_at = latest.loaded_at
     )
     {%- endif %}
 {%- endmacro %}

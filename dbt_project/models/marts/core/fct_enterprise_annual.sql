@@ -1,17 +1,10 @@
 {#- One row per enterprise annual report (latest revision). Measures keep the filing contract's names and units.
     Incremental: a run processes only new filings and new revisions, and replaces rows by filing_id, so a correction
     to an older period replaces that period's row. -#}
-{{ config(
-    materialized='incremental',
-    unique_key='filing_id',
-    incremental_strategy=filing_fact_strategy(),
-    on_schema_change='fail',
-    post_hook="{{ delete_withdrawn_filings(ref('int_enterprise__latest_filings')) }}"
-) }}
+{{ config(**filing_fact_config('int_enterprise__latest_filings')) }}
 
 with filings as (
-    select * from {{ ref('int_enterprise__latest_filings') }} as latest
-    {{ filings_not_yet_in_fact('latest') }}
+    {{ new_filings('int_enterprise__latest_filings') }}
 ),
 
 enterprises as (

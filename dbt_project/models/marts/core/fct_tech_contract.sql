@@ -1,16 +1,9 @@
 {#- One row per registered technology contract (latest revision). Amounts keep the filing contract's unit (万元).
     Party names are left out: a party can be a person. Incremental like fct_enterprise_annual: keyed on filing_id. -#}
-{{ config(
-    materialized='incremental',
-    unique_key='filing_id',
-    incremental_strategy=filing_fact_strategy(),
-    on_schema_change='fail',
-    post_hook="{{ delete_withdrawn_filings(ref('int_contract__latest_filings')) }}"
-) }}
+{{ config(**filing_fact_config('int_contract__latest_filings')) }}
 
 with filings as (
-    select * from {{ ref('int_contract__latest_filings') }} as latest
-    {{ filings_not_yet_in_fact('latest') }}
+    {{ new_filings('int_contract__latest_filings') }}
 ),
 
 contract_types as (

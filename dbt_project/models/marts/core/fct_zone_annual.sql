@@ -1,16 +1,9 @@
 {#- One row per national high-tech zone annual report (latest revision). Measures keep the filing contract's names
     and units (money in 千元). Incremental like fct_enterprise_annual: keyed on filing_id. -#}
-{{ config(
-    materialized='incremental',
-    unique_key='filing_id',
-    incremental_strategy=filing_fact_strategy(),
-    on_schema_change='fail',
-    post_hook="{{ delete_withdrawn_filings(ref('int_zone__latest_filings')) }}"
-) }}
+{{ config(**filing_fact_config('int_zone__latest_filings')) }}
 
 with filings as (
-    select * from {{ ref('int_zone__latest_filings') }} as latest
-    {{ filings_not_yet_in_fact('latest') }}
+    {{ new_filings('int_zone__latest_filings') }}
 ),
 
 zones as (
