@@ -95,11 +95,11 @@ final as (
         -- 1 registration age at the end of the reporting year
         established_on,
         registration_age_days,
-        cast({{ var('hte_min_registration_days') }} as integer) as registration_age_min_days,
+        {{ count_threshold('hte_min_registration_days') }} as registration_age_min_days,
         registration_age_pass,
         -- 2 intellectual property (Class I and II items held)
         cast(ip_items as {{ dbt.type_bigint() }}) as ip_items,
-        cast({{ var('hte_min_ip_items') }} as integer) as ip_min_items,
+        {{ count_threshold('hte_min_ip_items') }} as ip_min_items,
         ip_pass,
         -- 3 high-tech field
         tech_field,
@@ -108,7 +108,7 @@ final as (
         st_staff,
         employees,
         {{ share('st_staff', 'employees') }} as st_staff_ratio,
-        cast({{ var('hte_min_st_staff_ratio') }} as decimal(6, 4)) as st_staff_ratio_min,
+        {{ share_threshold('hte_min_st_staff_ratio') }} as st_staff_ratio_min,
         st_staff_ratio_pass,
         -- 5 R&D ratio over the window, threshold by the latest year's revenue band
         rd_window_years,
@@ -122,12 +122,12 @@ final as (
         -- 5 R&D spent in China, same window
         cast(rd_expense_domestic_window as decimal(18, 4)) as rd_expense_domestic_window,
         {{ share('rd_expense_domestic_window', 'rd_expense_window') }} as domestic_rd_share,
-        cast({{ var('hte_min_domestic_rd_share') }} as decimal(6, 4)) as domestic_rd_share_min,
+        {{ share_threshold('hte_min_domestic_rd_share') }} as domestic_rd_share_min,
         domestic_rd_share_pass,
         -- 6 high-tech products and services, latest year
         hightech_revenue,
         {{ share('hightech_revenue', 'revenue') }} as hightech_revenue_share,
-        cast({{ var('hte_min_hightech_revenue_share') }} as decimal(6, 4)) as hightech_revenue_share_min,
+        {{ share_threshold('hte_min_hightech_revenue_share') }} as hightech_revenue_share_min,
         hightech_revenue_share_pass
     from checked
 )

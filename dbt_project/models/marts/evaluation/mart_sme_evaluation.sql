@@ -74,11 +74,11 @@ final as (
         filing_id,
         -- size (§5.1(2), limits inclusive)
         employees,
-        cast({{ var('sme_max_employees') }} as integer) as employees_max,
+        {{ count_threshold('sme_max_employees') }} as employees_max,
         revenue,
-        cast({{ var('sme_max_revenue_thousand_yuan') }} as decimal(18, 4)) as revenue_max,
+        {{ amount_threshold('sme_max_revenue_thousand_yuan') }} as revenue_max,
         total_assets,
-        cast({{ var('sme_max_total_assets_thousand_yuan') }} as decimal(18, 4)) as total_assets_max,
+        {{ amount_threshold('sme_max_total_assets_thousand_yuan') }} as total_assets_max,
         eligible_size,
         -- S&T staff (§5.2, max 20)
         st_staff,
@@ -98,7 +98,7 @@ final as (
         cast(score_ip as integer) as score_ip,
         -- outcome
         cast(score_st_staff + score_rd + score_ip as integer) as score_total,
-        cast({{ var('sme_min_score') }} as integer) as score_min,
+        {{ count_threshold('sme_min_score') }} as score_min,
         holds_hte_certificate as direct_qualified,
         sme_registered,
         eligible_size and (
