@@ -37,7 +37,7 @@ with filings as (
 ),
 
 reports as (
-    {{ latest_report_per_period('filings', 'uscc') }}
+    {{ latest_report('filings', 'uscc, period') }}
 ),
 
 certificates as (

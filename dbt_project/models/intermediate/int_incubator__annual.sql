@@ -4,7 +4,7 @@ with filings as (
 ),
 
 final as (
-    {{ latest_report_per_period('filings', 'uscc') }}
+    {{ latest_report('filings', 'uscc, period') }}
 )
 
 select * from final

@@ -4,7 +4,7 @@ with filings as (
 ),
 
 final as (
-    {{ latest_report_per_period('filings', 'zone_code') }}
+    {{ latest_report('filings', 'zone_code, period') }}
 )
 
 select * from final

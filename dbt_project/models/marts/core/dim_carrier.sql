@@ -4,35 +4,36 @@ with filings as (
     select * from {{ ref('int_incubator__latest_filings') }}
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (partition by uscc order by period desc, submitted_at desc, filing_id desc) as recency,
-        min(period) over (partition by uscc) as first_period,
-        max(period) over (partition by uscc) as last_period
+latest as (
+    {{ latest_report('filings', 'uscc') }}
+),
+
+first_reported as (
+    select uscc, min(period) as first_period
     from filings
+    group by uscc
 ),
 
 carriers as (
     select
         -- keys
-        {{ surrogate_key(['uscc']) }} as carrier_key,
-        uscc,
+        {{ surrogate_key(['latest.uscc']) }} as carrier_key,
+        latest.uscc,
         -- attributes
-        {{ uscc_checksum_ok('uscc') }} as uscc_valid,
-        name,
-        carrier_type,
-        level,
-        specialised,
-        region_code,
-        {{ province_of('region_code') }} as province_code,
-        zone_code,
-        established_on,
+        {{ uscc_checksum_ok('latest.uscc') }} as uscc_valid,
+        latest.name,
+        latest.carrier_type,
+        latest.level,
+        latest.specialised,
+        latest.region_code,
+        {{ province_of('latest.region_code') }} as province_code,
+        latest.zone_code,
+        latest.established_on,
         -- audit
-        first_period,
-        last_period
-    from ranked
-    where recency = 1
+        first_reported.first_period,
+        latest.period as last_period
+    from latest
+    inner join first_reported on first_reported.uscc = latest.uscc
 ),
 
 missing_member as (

@@ -36,9 +36,12 @@ listed as (
     group by uscc
 ),
 
-ranked as (
+descriptions as (
     select
         uscc,
+        period,
+        submitted_at,
+        filing_id,
         uscc_valid,
         name,
         region_code,
@@ -46,47 +49,54 @@ ranked as (
         industry_code,
         tech_field,
         established_on,
-        listed,
-        row_number() over (partition by uscc order by period desc, submitted_at desc, filing_id desc) as recency,
-        min(period) over (partition by uscc) as first_period,
-        max(period) over (partition by uscc) as last_period
+        listed
     from filings
+),
+
+latest as (
+    {{ latest_report('descriptions', 'uscc') }}
+),
+
+first_reported as (
+    select uscc, min(period) as first_period
+    from filings
+    group by uscc
 ),
 
 enterprises as (
     select
         -- keys
-        {{ surrogate_key(['ranked.uscc']) }} as enterprise_key,
-        ranked.uscc,
+        {{ surrogate_key(['latest.uscc']) }} as enterprise_key,
+        latest.uscc,
         -- attributes
-        ranked.uscc_valid,
-        ranked.name,
-        ranked.region_code,
-        {{ province_of('ranked.region_code') }} as province_code,
-        ranked.zone_code,
-        ranked.industry_code,
-        ranked.tech_field,
-        ranked.established_on,
-        ranked.listed,
+        latest.uscc_valid,
+        latest.name,
+        latest.region_code,
+        {{ province_of('latest.region_code') }} as province_code,
+        latest.zone_code,
+        latest.industry_code,
+        latest.tech_field,
+        latest.established_on,
+        latest.listed,
         -- audit
-        ranked.first_period,
-        ranked.last_period,
+        first_reported.first_period,
+        latest.period as last_period,
         -- labels in the latest reporting year
         coalesce(
-            latest_certificates.valid_from <= {{ year_end('ranked.last_period') }}
-            and latest_certificates.valid_to >= {{ year_start('ranked.last_period') }},
+            latest_certificates.valid_from <= {{ year_end('latest.period') }}
+            and latest_certificates.valid_to >= {{ year_start('latest.period') }},
             false
         ) as is_hte,
         latest_certificates.reference_no as hte_cert_no,
         latest_certificates.valid_from as hte_valid_from,
         latest_certificates.valid_to as hte_valid_to,
-        coalesce(registered.last_registered_period = ranked.last_period, false) as is_sme,
-        coalesce(listed.last_listed_period = ranked.last_period, false) as is_listed
-    from ranked
-    left join latest_certificates on latest_certificates.uscc = ranked.uscc
-    left join registered on registered.uscc = ranked.uscc
-    left join listed on listed.uscc = ranked.uscc
-    where ranked.recency = 1
+        coalesce(registered.last_registered_period = latest.period, false) as is_sme,
+        coalesce(listed.last_listed_period = latest.period, false) as is_listed
+    from latest
+    inner join first_reported on first_reported.uscc = latest.uscc
+    left join latest_certificates on latest_certificates.uscc = latest.uscc
+    left join registered on registered.uscc = latest.uscc
+    left join listed on listed.uscc = latest.uscc
 ),
 
 missing_member as (

@@ -24,15 +24,7 @@ reported as (
 ),
 
 latest_filed_names as (
-    select * from (
-        select
-            zone_code,
-            zone_name,
-            province_code,
-            row_number() over (partition by zone_code order by period desc, submitted_at desc, filing_id desc) as recency
-        from filings
-    ) ranked
-    where recency = 1
+    {{ latest_report('filings', 'zone_code') }}
 ),
 
 listed as (
