@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,26 @@ def ndc_home(tmp_path: Path, sample_landing: Path) -> Path:
     home = tmp_path / "ndc"
     shutil.copytree(sample_landing, home / "landing")
     return home
+
+
+@dataclass(frozen=True)
+class PublishedSample:
+    home: Path
+    run: subprocess.CompletedProcess[str]  # the `ndc run` that published it
+
+    def copy_to(self, target: Path) -> Path:
+        """A copy of the published NDC_HOME to change: later runs land, build and publish from there."""
+        shutil.copytree(self.home, target)
+        return target
+
+
+@pytest.fixture(scope="session")
+def published_sample(tmp_path_factory: pytest.TempPathFactory, sample_landing: Path) -> PublishedSample:
+    """NDC_HOME after one `ndc run` over the sample (all four families), shared by the tests that only read it or
+    start from it; a test that changes it works on `copy_to`."""
+    home = tmp_path_factory.mktemp("published") / "ndc"
+    shutil.copytree(sample_landing, home / "landing")
+    return PublishedSample(home, run_ndc(home, "run"))
 
 
 def wait_for_health(base: str, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:

@@ -10,18 +10,19 @@ from pathlib import Path
 import pytest
 
 from orchestration.settings import DBT_PROJECT_DIR
+from tests.conftest import PublishedSample
 
 pytestmark = pytest.mark.slow
 
 DBT = Path(sys.executable).parent / "dbt"
 
 
-def test_every_dbt_unit_test_passes(published_home: Path):
+def test_every_dbt_unit_test_passes(published_sample: PublishedSample):
     # Unit tests take their fixtures' column types from the built relations, hence a built warehouse.
     result = subprocess.run(
         [str(DBT), "test", "--select", "test_type:unit", "--profiles-dir", str(DBT_PROJECT_DIR),
          "--project-dir", str(DBT_PROJECT_DIR)],
-        env={**os.environ, "NDC_HOME": str(published_home)}, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "NDC_HOME": str(published_sample.home)}, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:]
     summary = [line for line in result.stdout.splitlines() if "Done. PASS=" in line]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +10,7 @@ import duckdb
 import pytest
 
 from ingestion.contracts import ENTERPRISE
-from tests.conftest import deliver, run_ndc
+from tests.conftest import PublishedSample, deliver, run_ndc
 
 pytestmark = pytest.mark.slow
 
@@ -31,15 +30,16 @@ def query(database: Path, sql: str, params: list | None = None) -> list[tuple]:
         con.close()
 
 
-def test_every_model_is_published_with_rows(published_home: Path):
-    serving = published_home / "warehouse" / "serving.duckdb"
+def test_every_model_is_published_with_rows(published_sample: PublishedSample):
+    assert published_sample.run.returncode == 0, published_sample.run.stdout + published_sample.run.stderr[-3000:]
+    serving = published_sample.home / "warehouse" / "serving.duckdb"
     for name in PUBLISHED:
         (rows,) = query(serving, f"SELECT count(*) FROM analytics.{name}")[0]
         assert rows > 0, f"analytics.{name} is empty on the sample"
 
 
-def test_marts_evaluate_every_enterprise_year_and_rank_every_zone(published_home: Path):
-    serving = published_home / "warehouse" / "serving.duckdb"
+def test_marts_evaluate_every_enterprise_year_and_rank_every_zone(published_sample: PublishedSample):
+    serving = published_sample.home / "warehouse" / "serving.duckdb"
     reports = query(serving, "SELECT count(DISTINCT (uscc, period)) FROM analytics.fct_enterprise_annual")[0][0]
     for mart in ("mart_hte_eligibility", "mart_sme_evaluation"):
         assert query(serving, f"SELECT count(*) FROM analytics.{mart}")[0][0] == reports
@@ -72,9 +72,10 @@ def as_cell(value: object) -> object:
     return value
 
 
-def test_a_later_revision_of_an_older_year_replaces_its_fact_row_in_the_next_run(published_home: Path, tmp_path: Path):
-    home = tmp_path / "ndc"
-    shutil.copytree(published_home, home)
+def test_a_later_revision_of_an_older_year_replaces_its_fact_row_in_the_next_run(
+    published_sample: PublishedSample, tmp_path: Path
+):
+    home = published_sample.copy_to(tmp_path / "ndc")
     build = home / "warehouse" / "build.duckdb"
     record = latest_filing(build, 2022)
     facts_before = query(build, "SELECT count(*) FROM analytics.fct_enterprise_annual")[0][0]

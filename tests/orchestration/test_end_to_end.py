@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from ingestion.contracts import ENTERPRISE
-from tests.conftest import NDC, deliver, run_ndc, wait_for_health
+from tests.conftest import NDC, PublishedSample, deliver, run_ndc, wait_for_health
 
 pytestmark = pytest.mark.slow
 
@@ -47,9 +47,10 @@ def duplicate_report_delivery(home: Path) -> Path:
     return deliver(home, "enterprise", 2022, "110000_20231201.csv", [{k: record[k] for k in ENTERPRISE.required_keys}])
 
 
-def test_run_publishes_then_a_bad_delivery_is_blocked_and_changes_nothing(ndc_home: Path):
-    first = run_ndc(ndc_home, "run")
+def test_run_publishes_then_a_bad_delivery_is_blocked_and_changes_nothing(published_sample: PublishedSample, tmp_path: Path):
+    first = published_sample.run
     assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    ndc_home = published_sample.copy_to(tmp_path / "ndc")
     assert "PUBLISHED" in first.stdout
     counts = serving_counts(ndc_home)
     assert counts["analytics.fct_enterprise_annual"] > 0
