@@ -36,9 +36,10 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 
 manifest: $(MANIFEST)
 
+# A demo builds everything from scratch, whatever an earlier version left in $(NDC_HOME).
 demo: install
 	$(BIN)/ndc generate --scale sample --years 2021-2023 --seed 42
-	$(BIN)/ndc run
+	$(BIN)/ndc run --full-refresh
 
 test: install
 	$(BIN)/python -m pytest

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
+from ingestion.contracts import FAMILIES
 from ingestion.synthetic.generate import generate
 
 NDC = Path(sys.executable).parent / "ndc"
@@ -36,6 +39,26 @@ def ndc_home(tmp_path: Path, sample_landing: Path) -> Path:
     return home
 
 
+@dataclass(frozen=True)
+class PublishedSample:
+    home: Path
+    run: subprocess.CompletedProcess[str]  # the `ndc run` that published it
+
+    def copy_to(self, target: Path) -> Path:
+        """A copy of the published NDC_HOME to change: later runs land, build and publish from there."""
+        shutil.copytree(self.home, target)
+        return target
+
+
+@pytest.fixture(scope="session")
+def published_sample(tmp_path_factory: pytest.TempPathFactory, sample_landing: Path) -> PublishedSample:
+    """NDC_HOME after one `ndc run` over the sample (all four families), shared by the tests that only read it or
+    start from it; a test that changes it works on `copy_to`."""
+    home = tmp_path_factory.mktemp("published") / "ndc"
+    shutil.copytree(sample_landing, home / "landing")
+    return PublishedSample(home, run_ndc(home, "run"))
+
+
 def wait_for_health(base: str, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:
     """Wait until the API stand-in at `base` answers /healthz; fail if it dies or takes longer than `timeout_s`."""
     deadline = time.monotonic() + timeout_s
@@ -53,3 +76,17 @@ def run_ndc(home: Path, *args: str, env: dict[str, str] | None = None, timeout: 
     """The real command line, as an operator runs it."""
     environment = {**os.environ, "NDC_HOME": str(home), **(env or {})}
     return subprocess.run([str(NDC), *args], env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def deliver(home: Path, family: str, period: int, file_name: str, records: list[dict]) -> Path:
+    """A province's CSV file drop of `records` (contract keys to values; None is an empty cell), with the Chinese
+    headers of the keys the first record carries, written to landing/{family}/{period}/{file_name}."""
+    contract = FAMILIES[family]
+    keys = list(records[0])
+    target = home / "landing" / family / str(period) / file_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow([contract.field(k).header for k in keys])
+        writer.writerows([["" if r[k] is None else r[k] for k in keys] for r in records])
+    return target

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import socket
@@ -15,7 +14,7 @@ import duckdb
 import pytest
 
 from ingestion.contracts import ENTERPRISE
-from tests.conftest import NDC, run_ndc, wait_for_health
+from tests.conftest import NDC, PublishedSample, deliver, run_ndc, wait_for_health
 
 pytestmark = pytest.mark.slow
 
@@ -43,18 +42,15 @@ def duplicate_report_delivery(home: Path) -> Path:
         ).fetchone()
     finally:
         con.close()
-    header = [ENTERPRISE.field(k).header for k in ENTERPRISE.required_keys]
     record = {"filing_id": f"ENT-2022-{uscc}-AGAIN", "revision": "1", "period": "2022",
               "submitted_at": "2023-12-01T10:00:00+08:00", "uscc": uscc, "name": name, "region_code": region}
-    target = home / "landing" / "enterprise" / "2022" / "110000_20231201.csv"
-    with target.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([header, [record[k] for k in ENTERPRISE.required_keys]])
-    return target
+    return deliver(home, "enterprise", 2022, "110000_20231201.csv", [{k: record[k] for k in ENTERPRISE.required_keys}])
 
 
-def test_run_publishes_then_a_bad_delivery_is_blocked_and_changes_nothing(ndc_home: Path):
-    first = run_ndc(ndc_home, "run")
+def test_run_publishes_then_a_bad_delivery_is_blocked_and_changes_nothing(published_sample: PublishedSample, tmp_path: Path):
+    first = published_sample.run
     assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    ndc_home = published_sample.copy_to(tmp_path / "ndc")
     assert "PUBLISHED" in first.stdout
     counts = serving_counts(ndc_home)
     assert counts["analytics.fct_enterprise_annual"] > 0
