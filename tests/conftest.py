@@ -59,12 +59,14 @@ def published_sample(tmp_path_factory: pytest.TempPathFactory, sample_landing: P
     return PublishedSample(home, run_ndc(home, "run"))
 
 
-def wait_for_health(base: str, timeout_s: float, alive: Callable[[], bool] = lambda: True) -> None:
-    """Wait until the API stand-in at `base` answers /healthz; fail if it dies or takes longer than `timeout_s`."""
+def wait_for_health(
+    base: str, timeout_s: float, alive: Callable[[], bool] = lambda: True, path: str = "/healthz"
+) -> None:
+    """Wait until the service at `base` answers `path`; fail if it dies or takes longer than `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            requests.get(f"{base}/healthz", timeout=1).raise_for_status()
+            requests.get(f"{base}{path}", timeout=1).raise_for_status()
             return
         except requests.ConnectionError:
             assert alive(), f"the service at {base} exited before it answered"
