@@ -11,7 +11,7 @@ export NDC_HOME ?= $(CURDIR)/.ndc
 export DAGSTER_HOME ?= $(NDC_HOME)/dagster
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install manifest demo test dev load-time clean help
+.PHONY: install manifest browser demo test dev load-time clean help
 
 help:
 	@echo "make demo     generate a sample, run the whole pipeline, publish"
@@ -36,11 +36,21 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 
 manifest: $(MANIFEST)
 
+# A demo builds everything from scratch, whatever an earlier version left in $(NDC_HOME).
 demo: install
 	$(BIN)/ndc generate --scale sample --years 2021-2023 --seed 42
-	$(BIN)/ndc run
+	$(BIN)/ndc run --full-refresh
 
-test: install
+# The UI test drives Debian's Chromium (Playwright's own browser download cannot work on these machines); CJK fonts
+# so the report's Chinese labels render. Installed once, as root or through sudo.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	fi
+
+test: install browser
 	$(BIN)/python -m pytest
 
 dev: install

@@ -1,7 +1,7 @@
 """`ndc`: the operator's command line.
 
     ndc generate [--scale sample] [--years 2021-2023] [--seed N] [--out DIR]
-    ndc run
+    ndc run [--full-refresh]
 
 `ndc run` executes the same Dagster job as the nightly schedule, in-process, and records the run in the Dagster
 instance under `$NDC_HOME/dagster`, so `make dev` shows it afterwards. It exits 0 when the warehouse was published
@@ -100,8 +100,23 @@ def serve_api(data: Path, host: str, port: int, token: str, faults: str | None, 
         raise click.ClickException(str(exc)) from None
 
 
+def run_config(full_refresh: bool = False) -> dict:
+    """The run configuration of the full-refresh job: console logging, and dbt's --full-refresh when asked."""
+    config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if full_refresh:
+        from orchestration.defs.dbt import DBT_ASSETS_NAME
+
+        config["ops"] = {DBT_ASSETS_NAME: {"config": {"full_refresh": True}}}
+    return config
+
+
 @main.command(help="Land, build, gate and publish everything; exit 1 if a gate blocks publication or a step fails.")
-def run() -> None:
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Rebuild the incremental facts from all filings (after a change to their columns or to reference data).",
+)
+def run(full_refresh: bool) -> None:
     settings = _settings()
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     click.echo(f"NDC_HOME = {settings.home}", err=True)
@@ -119,7 +134,7 @@ def run() -> None:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            run_config=run_config(full_refresh),
         )
         steps = [(s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))
                  for s in instance.get_run_step_stats(result.run_id)]

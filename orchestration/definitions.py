@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs import dbt, ingestion, jobs, publish, quality
+from orchestration.defs import dbt, ingestion, jobs, publish, quality, report
 from orchestration.resources import NdcResource
 from orchestration.settings import Settings
 
@@ -15,6 +15,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         dbt.defs(),
         quality.defs(),
         publish.defs(),
+        report.defs(),
         jobs.defs(),
         dg.Definitions(
             resources={"ndc": NdcResource.from_settings(settings), "dbt": dbt.dbt_resource()},

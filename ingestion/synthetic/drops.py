@@ -11,8 +11,8 @@ import codecs
 import datetime as dt
 import io
 import os
+import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -68,10 +68,15 @@ def _thousands(columns: dict[str, pa.Array | pa.ChunkedArray]) -> dict[str, pa.A
     return {name: text.column(i).combine_chunks() for i, name in enumerate(names)}
 
 
-@cache
+_local = threading.local()
+
+
 def _formatter() -> duckdb.DuckDBPyConnection:
-    """One in-memory DuckDB for formatting numbers: opening a connection per column costs more than the work."""
-    return duckdb.connect()
+    """An in-memory DuckDB per thread for formatting numbers (a connection is not shared between threads; opening
+    one per call costs more than the work)."""
+    if not hasattr(_local, "con"):
+        _local.con = duckdb.connect()
+    return _local.con
 
 
 def _cells(fld, col: pa.ChunkedArray, style: DropStyle) -> pa.Array | pa.ChunkedArray:

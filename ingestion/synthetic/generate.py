@@ -194,7 +194,8 @@ class _Output:
             f"{np.datetime64(int(key % 100_000), 'D').astype(str).replace('-', '')}.{style.fmt}"
             for key, style in zip(keys, styles)
         ]
-        # Files are rendered a batch at a time, so the writers start on the first batch while the rest renders.
+        # The writer threads render, encode and write a batch of files at a time, while this thread goes on
+        # drawing the next family.
         for files in _batches(sizes, RENDER_BATCH_ROWS):
             first, last = files[0], files[-1]
             main_rows = (main_at[0][first], main_at[1][last])
@@ -204,10 +205,8 @@ class _Output:
             extra_base = main_rows[1] - main_rows[0] - extra_rows[0]
             part_spans = [(spans[0][0][files] - main_rows[0], spans[0][1][files] - main_rows[0]),
                           (spans[1][0][files] + extra_base, spans[1][1][files] + extra_base)]
-            for i, cells in zip(files, _render_files(part, family, part_spans, [styles[i] for i in files])):
-                self.pending.append(self.pool.submit(
-                    _deliver, cells, styles[i], file_defects[i], int(cut_seeds[i]), family.field("filing_id").header,
-                    self.out / "landing" / sources[i]))
+            deliveries = [(styles[i], file_defects[i], int(cut_seeds[i]), self.out / "landing" / sources[i]) for i in files]
+            self.pending.append(self.pool.submit(_write_batch, part, family, part_spans, deliveries))
 
         first_line = np.array([3 if style.money_unit else 2 for style in styles])
         for i, defect in enumerate(file_defects):
@@ -280,11 +279,15 @@ def _file_keys(records: pa.Table) -> np.ndarray:
     return records["_province"].to_numpy() * 100_000 + records["_day"].to_numpy()
 
 
-def _deliver(cells: Cells, style: DropStyle, defect: str | None, cut_seed: int, id_header: str, path: Path) -> None:
-    data = encode_parts(cells, style)
-    if defect:
-        data = damage_file(np.random.default_rng(cut_seed), b"".join(data), defect, style.fmt, id_header)
-    write_bytes(data, path)
+def _write_batch(records: pa.Table, family, spans, deliveries: list[tuple]) -> None:
+    """Render a batch of files and write each: `deliveries` holds each file's style, defect, seed and path."""
+    id_header = family.field("filing_id").header
+    styles = [style for style, _, _, _ in deliveries]
+    for cells, (style, defect, cut_seed, path) in zip(_render_files(records, family, spans, styles), deliveries):
+        data = encode_parts(cells, style)
+        if defect:
+            data = damage_file(np.random.default_rng(cut_seed), b"".join(data), defect, style.fmt, id_header)
+        write_bytes(data, path)
 
 
 def _render_files(records: pa.Table, family, spans, styles: list[DropStyle]) -> list[Cells]:

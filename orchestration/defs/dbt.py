@@ -18,6 +18,7 @@ from orchestration.settings import DBT_PROJECT_DIR
 from warehouse.publish import PUBLISHED_SCHEMAS
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+DBT_ASSETS_NAME = "dbt_models"  # the op that runs `dbt build`; run config addresses it by this name
 OWNERS = ["team:data-platform"]
 # The asset group of each folder under models/ (and of seeds), i.e. the layer a reader sees in the graph.
 GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "core": "core", "evaluation": "evaluation", "ops": "core"}
@@ -80,7 +81,9 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def dbt_build_args(full_refresh: bool = False) -> list[str]:
-    return ["build", *(["--full-refresh"] if full_refresh else [])]
+    """`dbt build` for a pipeline run. Unit tests check the models' logic on fixtures, not the data: they run in
+    `make test` (tests/dbt/test_unit_tests.py), not in every nightly run."""
+    return ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
 
 
 class DbtRunConfig(dg.Config):
@@ -96,7 +99,7 @@ def _check_manifest() -> None:
 def dbt_models() -> dg.AssetsDefinition:
     _check_manifest()
 
-    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=NdcTranslator(), project=dbt_project(), name="dbt_models")
+    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=NdcTranslator(), project=dbt_project(), name=DBT_ASSETS_NAME)
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, config: DbtRunConfig):
         with environment(ndc.settings.child_environment()):
             invocation = dbt.cli(dbt_build_args(config.full_refresh), context=context)

@@ -1,7 +1,7 @@
 """Every gate passes on the published sample and fails, naming the rule and counting rows, on a copy built to break it;
 every published model has a suite.
 
-The warehouse is the session's `published` sample (tests/conftest.py). A break copies its build database, turns the
+The warehouse is the session's `published_sample` (tests/conftest.py). A break copies its build database, turns the
 raw views it changes into tables, and changes rows; the suite is then validated on the copy.
 """
 
@@ -158,21 +158,21 @@ def _unexpected(db: Path, suite: str) -> dict[str, int]:
     return {f.expectation: f.unexpected_count or 0 for f in result.failures}
 
 
-def test_blocking_suites_pass_on_the_published_sample_and_write_data_docs(published, tmp_path: Path):
-    results = validate_suites(published.settings.build_db, list(SUITES.values()), tmp_path / "quality")
+def test_blocking_suites_pass_on_the_published_sample_and_write_data_docs(published_sample, tmp_path: Path):
+    results = validate_suites(published_sample.settings.build_db, list(SUITES.values()), tmp_path / "quality")
     failed = [r.summary() for r in results if r.blocking and not r.passed]
     assert not failed, "\n".join(failed)
     for result in results:
         assert result.docs_page and Path(result.docs_page.removeprefix("file://")).is_file()
     assert (tmp_path / "quality" / "docs" / "index.html").is_file()
-    duckdb.connect(str(published.settings.build_db)).close()  # the gates hold no lock once they are done
+    duckdb.connect(str(published_sample.settings.build_db)).close()  # the gates hold no lock once they are done
 
 
 @pytest.mark.parametrize("suite,case", CASES, ids=[f"{s}: {c}" for s, c in CASES])
-def test_a_fixture_built_to_break_a_suite_fails_it(published, tmp_path: Path, suite: str, case: str):
+def test_a_fixture_built_to_break_a_suite_fails_it(published_sample, tmp_path: Path, suite: str, case: str):
     statements, expected = BREAKS[suite][case]
     broken = tmp_path / "build.duckdb"
-    shutil.copyfile(published.settings.build_db, broken)
+    shutil.copyfile(published_sample.settings.build_db, broken)
     con = duckdb.connect(str(broken))
     for statement in statements:
         con.execute(statement)
@@ -182,5 +182,5 @@ def test_a_fixture_built_to_break_a_suite_fails_it(published, tmp_path: Path, su
     assert not result.passed
     failures = {f.expectation: f for f in result.failures}
     assert expected in failures, result.summary()
-    assert failures[expected].unexpected_count > _unexpected(published.settings.build_db, suite).get(expected, 0)
+    assert failures[expected].unexpected_count > _unexpected(published_sample.settings.build_db, suite).get(expected, 0)
     assert failures[expected].sample, "a failed expectation shows a few of the rows that broke it"

@@ -8,16 +8,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import Published
+from tests.conftest import PublishedSample
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pipeline(published: Published, sample_landing: Path) -> tuple[Path, list[dict]]:
+def pipeline(published_sample: PublishedSample, sample_landing: Path) -> tuple[Path, list[dict]]:
     """The session's published sample and the generator's manifest of the defects it injected into it."""
     with (sample_landing.parent / "manifest" / "defects.csv").open(encoding="utf-8") as fh:
-        return published.home, list(csv.DictReader(fh))
+        return published_sample.home, list(csv.DictReader(fh))
 
 
 def query(home: Path, sql: str) -> list[tuple]:

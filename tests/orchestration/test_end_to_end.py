@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingestion.contracts import ENTERPRISE
-from tests.conftest import NDC, Published, run_ndc, wait_for_health
+from tests.conftest import NDC, PublishedSample, deliver, run_ndc, wait_for_health
 from tests.postgres import schema_checksum
 
 pytestmark = pytest.mark.slow
@@ -49,22 +47,12 @@ def duplicate_report_delivery(home: Path) -> Path:
         ).fetchone()
     finally:
         con.close()
-    header = [ENTERPRISE.field(k).header for k in ENTERPRISE.required_keys]
     record = {"filing_id": f"ENT-2022-{uscc}-AGAIN", "revision": "1", "period": "2022",
               "submitted_at": "2023-12-01T10:00:00+08:00", "uscc": uscc, "name": name, "region_code": region}
-    target = home / "landing" / "enterprise" / "2022" / "110000_20231201.csv"
-    with target.open("w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows([header, [record[k] for k in ENTERPRISE.required_keys]])
-    return target
+    return deliver(home, "enterprise", 2022, "110000_20231201.csv", [{k: record[k] for k in ENTERPRISE.required_keys}])
 
 
-def copy_of(published: Published, tmp_path: Path) -> Path:
-    home = tmp_path / "ndc"
-    shutil.copytree(published.home, home)
-    return home
-
-
-def blocked_run_changes_nothing(home: Path, published: Published) -> subprocess.CompletedProcess[str]:
+def blocked_run_changes_nothing(home: Path, published: PublishedSample) -> subprocess.CompletedProcess[str]:
     """Run again after a bad change: exit 1, and both serving copies exactly as they were."""
     serving = home / "warehouse" / "serving.duckdb"
     before = sha256(serving), schema_checksum(published.postgres_dsn)
@@ -75,34 +63,37 @@ def blocked_run_changes_nothing(home: Path, published: Published) -> subprocess.
     return blocked
 
 
-def test_the_sample_publishes_analytics_to_both_serving_copies(published: Published):
-    counts = serving_counts(published.home)
+def test_the_sample_publishes_analytics_to_both_serving_copies(published_sample: PublishedSample):
+    first = published_sample.run
+    assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    assert "PUBLISHED" in first.stdout
+    counts = serving_counts(published_sample.home)
     assert counts["analytics.fct_enterprise_annual"] > 0
     assert counts["analytics.dim_enterprise"] > 0
     assert not any(name.startswith(("raw.", "staging.", "intermediate.")) for name in counts), "BI sees only analytics"
-    with psycopg.connect(published.postgres_dsn) as con:
+    with psycopg.connect(published_sample.postgres_dsn) as con:
         for table in ("fct_enterprise_annual", "dim_enterprise"):
             rows = con.execute(f"SELECT count(*) FROM analytics.{table}").fetchone()[0]
             assert rows == counts[f"analytics.{table}"]
 
 
-def test_a_bad_delivery_is_blocked_by_a_published_model_gate(published: Published, tmp_path: Path):
-    home = copy_of(published, tmp_path)
+def test_a_bad_delivery_is_blocked_by_a_published_model_gate(published_sample: PublishedSample, tmp_path: Path):
+    home = published_sample.copy_to(tmp_path / "ndc")
     duplicate_report_delivery(home)
-    blocked = blocked_run_changes_nothing(home, published)
+    blocked = blocked_run_changes_nothing(home, published_sample)
     assert "gx_fct_enterprise_annual" in blocked.stdout
     assert "one_report_per_enterprise_and_year: 1 unexpected rows" in blocked.stdout
 
 
-def test_wrong_raw_data_is_blocked_before_anything_is_built(published: Published, tmp_path: Path):
-    home = copy_of(published, tmp_path)
+def test_wrong_raw_data_is_blocked_before_anything_is_built(published_sample: PublishedSample, tmp_path: Path):
+    home = published_sample.copy_to(tmp_path / "ndc")
     batch = sorted((home / "raw" / "enterprise").glob("*/files__*.parquet"))[0]
     table = pq.read_table(batch)
     employees = table.column("employees")
     broken = pc.add(pc.fill_null(employees, 0), 1)  # st_staff above employees on every row of the batch
     table = table.set_column(table.schema.get_field_index("st_staff"), "st_staff", broken.cast(pa.int64()))
     pq.write_table(table, batch)
-    blocked = blocked_run_changes_nothing(home, published)
+    blocked = blocked_run_changes_nothing(home, published_sample)
     assert "gx_raw_enterprise" in blocked.stdout
     assert f"contract_ranges_and_rules: {table.num_rows} unexpected rows" in blocked.stdout
     assert "dbt build" not in blocked.stdout.split("timings:")[-1], "dbt must not build from rejected raw data"

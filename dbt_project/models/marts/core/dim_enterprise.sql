@@ -1,37 +1,102 @@
-{#- One row per enterprise (USCC), described by its most recent filing, plus the missing member. -#}
+{#- One row per enterprise (USCC), described by its most recent filing, with the labels it held in its latest
+    reporting year (their history is dim_enterprise_label), plus the missing member. -#}
 with filings as (
     select * from {{ ref('int_enterprise__latest_filings') }}
 ),
 
-ranked as (
+labels as (
+    select * from {{ ref('int_enterprise__labels') }}
+),
+
+latest_certificates as (
+    select * from (
+        select
+            uscc,
+            reference_no,
+            valid_from,
+            valid_to,
+            row_number() over (partition by uscc order by valid_from desc, reference_no desc) as recency
+        from labels
+        where label = 'hte'
+    ) ranked
+    where recency = 1
+),
+
+registered as (
+    select uscc, max(last_reported_period) as last_registered_period
+    from labels
+    where label = 'sme'
+    group by uscc
+),
+
+listed as (
+    select uscc, max(last_reported_period) as last_listed_period
+    from labels
+    where label = 'listed'
+    group by uscc
+),
+
+descriptions as (
     select
-        *,
-        row_number() over (partition by uscc order by period desc, submitted_at desc, filing_id desc) as recency,
-        min(period) over (partition by uscc) as first_period,
-        max(period) over (partition by uscc) as last_period
+        uscc,
+        period,
+        submitted_at,
+        filing_id,
+        uscc_valid,
+        name,
+        region_code,
+        zone_code,
+        industry_code,
+        tech_field,
+        established_on,
+        listed
     from filings
+),
+
+latest as (
+    {{ latest_report('descriptions', 'uscc') }}
+),
+
+first_reported as (
+    select uscc, min(period) as first_period
+    from filings
+    group by uscc
 ),
 
 enterprises as (
     select
         -- keys
-        {{ surrogate_key(['uscc']) }} as enterprise_key,
-        uscc,
+        {{ surrogate_key(['latest.uscc']) }} as enterprise_key,
+        latest.uscc,
         -- attributes
-        uscc_valid,
-        name,
-        region_code,
-        concat(substr(region_code, 1, 2), '0000') as province_code,
-        zone_code,
-        industry_code,
-        tech_field,
-        established_on,
-        listed,
+        latest.uscc_valid,
+        latest.name,
+        latest.region_code,
+        {{ province_of('latest.region_code') }} as province_code,
+        latest.zone_code,
+        latest.industry_code,
+        latest.tech_field,
+        latest.established_on,
+        latest.listed,
         -- audit
-        first_period,
-        last_period
-    from ranked
-    where recency = 1
+        first_reported.first_period,
+        latest.period as last_period,
+        -- labels in the latest reporting year
+        coalesce(
+            latest_certificates.valid_from <= {{ year_end('latest.period') }}
+            and latest_certificates.valid_to >= {{ year_start('latest.period') }},
+            false
+        ) as is_hte,
+        latest_certificates.reference_no as hte_cert_no,
+        latest_certificates.valid_from as hte_valid_from,
+        latest_certificates.valid_to as hte_valid_to,
+        coalesce(registered.last_registered_period = latest.period, false) as is_sme,
+        coalesce(listed.last_listed_period = latest.period, false) as is_listed
+    from latest
+    inner join first_reported on first_reported.uscc = latest.uscc
+    left join latest_certificates on latest_certificates.uscc = latest.uscc
+    left join registered on registered.uscc = latest.uscc
+    left join listed on listed.uscc = latest.uscc
 ),
 
 missing_member as (
@@ -48,7 +113,13 @@ missing_member as (
         cast(null as date) as established_on,
         cast(null as boolean) as listed,
         cast(null as {{ dbt.type_bigint() }}) as first_period,
-        cast(null as {{ dbt.type_bigint() }}) as last_period
+        cast(null as {{ dbt.type_bigint() }}) as last_period,
+        false as is_hte,
+        cast(null as {{ dbt.type_string() }}) as hte_cert_no,
+        cast(null as date) as hte_valid_from,
+        cast(null as date) as hte_valid_to,
+        false as is_sme,
+        false as is_listed
 ),
 
 final as (

@@ -1,10 +1,34 @@
-{#- One row per enterprise annual report (latest revision). Measures keep the filing contract's names and units. -#}
+{#- One row per enterprise annual report (latest revision). Measures keep the filing contract's names and units.
+    Incremental: a run processes only new filings and new revisions, and replaces rows by filing_id, so a correction
+    to an older period replaces that period's row. -#}
+{{ config(**filing_fact_config('int_enterprise__latest_filings')) }}
+
 with filings as (
-    select * from {{ ref('int_enterprise__latest_filings') }}
+    {{ new_filings('int_enterprise__latest_filings') }}
 ),
 
 enterprises as (
     select enterprise_key, uscc from {{ ref('dim_enterprise') }}
+),
+
+periods as (
+    select period_key, period from {{ ref('dim_period') }}
+),
+
+regions as (
+    select region_key, division_code from {{ ref('dim_region') }}
+),
+
+zones as (
+    select zone_key, zone_code from {{ ref('dim_zone') }}
+),
+
+industries as (
+    select industry_key, industry_code from {{ ref('dim_industry') }}
+),
+
+tech_fields as (
+    select tech_field_key, tech_field from {{ ref('dim_tech_field') }}
 ),
 
 final as (
@@ -16,8 +40,13 @@ final as (
         -- foreign keys
         coalesce(enterprises.enterprise_key, {{ missing_member_key() }}) as enterprise_key,
         filings.region_code,
-        concat(substr(filings.region_code, 1, 2), '0000') as province_code,
+        {{ province_of('filings.region_code') }} as province_code,
         filings.zone_code,
+        coalesce(periods.period_key, {{ missing_member_key() }}) as period_key,
+        coalesce(regions.region_key, {{ missing_member_key() }}) as region_key,
+        coalesce(zones.zone_key, {{ missing_member_key() }}) as zone_key,
+        coalesce(industries.industry_key, {{ missing_member_key() }}) as industry_key,
+        coalesce(tech_fields.tech_field_key, {{ missing_member_key() }}) as tech_field_key,
         -- attributes
         filings.industry_code,
         filings.tech_field,
@@ -54,7 +83,12 @@ final as (
         filings.source,
         filings.loaded_at
     from filings
-    left join enterprises on filings.uscc = enterprises.uscc
+    left join enterprises on enterprises.uscc = filings.uscc
+    left join periods on periods.period = filings.period
+    left join regions on regions.division_code = filings.region_code
+    left join zones on zones.zone_code = filings.zone_code
+    left join industries on industries.industry_code = filings.industry_code
+    left join tech_fields on tech_fields.tech_field = filings.tech_field
 )
 
 select * from final

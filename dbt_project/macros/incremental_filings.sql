@@ -1,0 +1,62 @@
+{#- Facts built incrementally from one row per filing. A run processes only the filings whose latest revision is
+    not yet in the fact (a new filing, a new revision, or the same revision delivered again), and the strategy
+    replaces rows by filing_id: a correction to an older period therefore replaces that period's row. -#}
+
+{#- The configuration every filing fact shares: incremental on filing_id, failing loudly when its columns change
+    (run with --full-refresh then), and dropping the filings no longer delivered. Use: config(**filing_fact_config(..)) -#}
+{% macro filing_fact_config(filings_model) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'unique_key': 'filing_id',
+        'incremental_strategy': filing_fact_strategy(),
+        'on_schema_change': 'fail',
+        'post_hook': "{{ delete_withdrawn_filings(ref('" ~ filings_model ~ "')) }}",
+    }) }}
+{%- endmacro %}
+
+{#- The latest filings the fact does not hold in this revision yet: a new filing, a new revision, or the same
+    revision delivered again. A full build takes them all. -#}
+{% macro new_filings(filings_model) -%}
+    select * from {{ ref(filings_model) }} as latest
+    {%- if is_incremental() %}
+    where not exists (
+        select 1
+        from {{ this }} as existing
+        where existing.filing_id = latest.filing_id
+          and existing.revision = latest.revision
+          and existing.loaded_at = latest.loaded_at
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- delete+insert on DuckDB; merge on Spark (Delta tables). -#}
+{% macro filing_fact_strategy() -%}
+    {{ return(adapter.dispatch('filing_fact_strategy', 'ndc')()) }}
+{%- endmacro %}
+
+{% macro default__filing_fact_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__filing_fact_strategy() -%}
+    {{ return('merge') }}
+{%- endmacro %}
+
+{#- Post-hook: a filing that is no longer delivered at all (a province re-delivered the file without it) leaves the
+    fact too, so an incremental fact always equals a full rebuild. -#}
+{% macro delete_withdrawn_filings(filings) -%}
+    {%- if is_incremental() -%}
+    {{ return(adapter.dispatch('delete_withdrawn_filings', 'ndc')(filings)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__delete_withdrawn_filings(filings) -%}
+    delete from {{ this }} where filing_id not in (select filing_id from {{ filings }})
+{%- endmacro %}
+
+{% macro spark__delete_withdrawn_filings(filings) -%}
+    merge into {{ this }} as existing
+    using (select filing_id from {{ filings }}) as delivered
+    on existing.filing_id = delivered.filing_id
+    when not matched by source then delete
+{%- endmacro %}

@@ -1,0 +1,98 @@
+{#- The second-level indicators of the zone evaluation (domain-rules §6) that filings support. Zone reports give
+    most of them; enterprise reports (by their 所在国家高新区), contracts (by the seller's zone) and carrier reports
+    give the rest. Year-on-year indicators need the zone's report of the previous year and are empty without it.
+    One row per zone and year, one column per indicator (the list is macro zone_indicators); which version weighs
+    which indicator is ref_zone_weights. -#}
+{%- set indicators = zone_indicators() -%}
+
+with zones as (
+    select * from {{ ref('int_zone__annual') }}
+),
+
+enterprises as (
+    select * from {{ ref('int_enterprise__annual') }}
+    where zone_code is not null
+),
+
+contracts as (
+    select * from {{ ref('int_contract__latest_filings') }}
+),
+
+carriers as (
+    select * from {{ ref('int_incubator__annual') }}
+    where zone_code is not null
+),
+
+enterprise_totals as (
+    select
+        zone_code,
+        period,
+        sum(employees) as employees,
+        sum(graduates) as graduates,
+        sum(invention_grants) as invention_grants,
+        sum(case when sme_registered then 1 else 0 end) as sme_registered,
+        sum(case when holds_hte_certificate then 1 else 0 end) as hte_enterprises,
+        sum(case when holds_hte_certificate then coalesce(exports, 0) else 0 end) as hte_exports,
+        sum(case when listed then 1 else 0 end) as listed_enterprises,
+        -- 5.3 and 5.7: 内部研发投入强度达5% (and 营业收入超5亿元)
+        sum(case when {{ share_at_least('rd_expense', 'revenue', var('zone_rd_intensity_threshold')) }}
+            then revenue else 0 end) as rd5_revenue,
+        sum(case when {{ share_at_least('rd_expense', 'revenue', var('zone_rd_intensity_threshold')) }}
+            and revenue > {{ var('zone_large_enterprise_revenue_thousand_yuan') }} then 1 else 0 end) as rd5_large_enterprises
+    from enterprises
+    group by zone_code, period
+),
+
+contract_totals as (
+    select
+        sellers.zone_code,
+        contracts.period,
+        sum(contracts.amount) as amount
+    from contracts
+    inner join enterprises as sellers
+        on sellers.uscc = contracts.seller_uscc
+        and sellers.period = contracts.period
+    group by sellers.zone_code, contracts.period
+),
+
+incubation_totals as (
+    -- the indicator counts new tenants of 孵化器, 加速器 and 大学科技园 (not 众创空间)
+    select
+        zone_code,
+        period,
+        sum(new_tenants) as new_tenants
+    from carriers
+    where carrier_type in ('孵化器', '加速器', '大学科技园')
+    group by zone_code, period
+),
+
+measured as (
+    select
+        zones.zone_code,
+        zones.period,
+        {%- for key, expression in indicators %}
+        cast({{ expression }} as double) as {{ key }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from zones
+    left join zones as previous
+        on previous.zone_code = zones.zone_code
+        and previous.period = zones.period - 1
+    left join enterprise_totals
+        on enterprise_totals.zone_code = zones.zone_code
+        and enterprise_totals.period = zones.period
+    left join enterprise_totals as previous_enterprise_totals
+        on previous_enterprise_totals.zone_code = zones.zone_code
+        and previous_enterprise_totals.period = zones.period - 1
+    left join contract_totals
+        on contract_totals.zone_code = zones.zone_code
+        and contract_totals.period = zones.period
+    left join incubation_totals
+        on incubation_totals.zone_code = zones.zone_code
+        and incubation_totals.period = zones.period
+),
+
+final as (
+    select * from measured
+)
+
+select * from final

@@ -1,0 +1,58 @@
+{#- 技术市场 (domain-rules §8): registered technology contracts, 成交额 and 技术交易额 by reporting year, contract type,
+    seller type and the flow from the seller's province to the buyer's (境外 = 900000). From 2021 技术许可 is its own
+    type; before 2021 licences are inside 技术转让 (transfer_includes_licensing). Sum any columns up for coarser views. -#}
+with contracts as (
+    select * from {{ ref('fct_tech_contract') }}
+),
+
+periods as (
+    select period, licensing_reported_separately from {{ ref('dim_period') }}
+),
+
+places as (
+    select division_code, division_name, region
+    from {{ ref('dim_region') }}
+    where level in ('province', 'abroad')
+),
+
+flows as (
+    select
+        period,
+        contract_type_reported as contract_type,
+        seller_type,
+        seller_province_code,
+        buyer_province_code,
+        count(*) as contracts,
+        sum(amount) as amount,
+        sum(tech_amount) as tech_amount
+    from contracts
+    group by period, contract_type_reported, seller_type, seller_province_code, buyer_province_code
+),
+
+final as (
+    select
+        -- keys
+        flows.period,
+        flows.contract_type,
+        flows.seller_type,
+        flows.seller_province_code,
+        flows.buyer_province_code,
+        -- attributes
+        coalesce(flows.contract_type = '技术转让' and not periods.licensing_reported_separately, false)
+            as transfer_includes_licensing,
+        sellers.division_name as seller_province_name,
+        sellers.region as seller_region,
+        buyers.division_name as buyer_province_name,
+        buyers.region as buyer_region,
+        coalesce(flows.seller_province_code <> flows.buyer_province_code, false) as is_cross_province,
+        -- measures (万元)
+        cast(flows.contracts as {{ dbt.type_bigint() }}) as contracts,
+        cast(flows.amount as decimal(18, 4)) as amount,
+        cast(flows.tech_amount as decimal(18, 4)) as tech_amount
+    from flows
+    left join periods on periods.period = flows.period
+    left join places as sellers on sellers.division_code = flows.seller_province_code
+    left join places as buyers on buyers.division_code = flows.buyer_province_code
+)
+
+select * from final

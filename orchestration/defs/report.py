@@ -1,0 +1,39 @@
+"""The evaluation report: rebuilt from the published marts after every publication."""
+
+
+import dagster as dg
+
+from orchestration.resources import NdcResource
+from warehouse.report import build_report
+
+REPORT_FILE = "evaluation.html"
+
+
+def evaluation_report_asset() -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["published", "evaluation_report"],
+        group_name="published",
+        deps=[dg.AssetKey(["published", "serving_duckdb"])],
+        kinds={"html", "plotly"},
+        owners=["team:data-platform"],
+        description="reports/evaluation.html: zone ranking with the bottom decile marked, regions compared, "
+        "technology flows between provinces, HTE and SME funnels and trends by year, drawn from the published marts.",
+    )
+    def _report(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
+        settings = ndc.settings
+        report = build_report(settings.serving_db, settings.home / "reports" / REPORT_FILE)
+        context.log.info(f"wrote the {report.period} evaluation report ({len(report.charts)} charts) to {report.path}")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(report.path)),
+                "open": dg.MetadataValue.url(report.path.as_uri()),
+                "period": report.period,
+                "charts": dg.MetadataValue.json(report.charts),
+            }
+        )
+
+    return _report
+
+
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[evaluation_report_asset()])

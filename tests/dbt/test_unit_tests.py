@@ -1,0 +1,31 @@
+"""The dbt unit tests (every official rule at its boundaries) pass. Pipeline runs skip them, so they run here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestration.settings import DBT_PROJECT_DIR
+from tests.conftest import PublishedSample
+
+pytestmark = pytest.mark.slow
+
+DBT = Path(sys.executable).parent / "dbt"
+
+
+def test_every_dbt_unit_test_passes(published_sample: PublishedSample):
+    # Unit tests take their fixtures' column types from the built relations, hence a built warehouse.
+    result = subprocess.run(
+        [str(DBT), "test", "--select", "test_type:unit", "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--project-dir", str(DBT_PROJECT_DIR)],
+        env={**os.environ, "NDC_HOME": str(published_sample.home)}, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-6000:]
+    summary = [line for line in result.stdout.splitlines() if "Done. PASS=" in line]
+    assert summary and "ERROR=0" in summary[0], result.stdout[-3000:]
+    passed = int(summary[0].split("PASS=")[1].split()[0])
+    assert passed >= 20, f"expected every rule's unit tests to run, got {summary[0]}"

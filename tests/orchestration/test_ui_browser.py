@@ -1,0 +1,117 @@
+"""The Dagster UI and the evaluation report, opened in a real headless Chromium (Debian's, driven by Playwright).
+
+`make test` installs the browser (`make browser`). The screenshots are kept under artifacts/ui/ for review.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestration.definitions import defs
+from tests.conftest import wait_for_health
+
+CHROMIUM = Path(os.environ.get("NDC_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
+REPO = Path(__file__).resolve().parents[2]
+# Chromium as root in a closed network: no sandbox, no background calls home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium (make test runs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def webserver(published_sample, tmp_path_factory):
+    """dagster-webserver on workspace.yaml, over a copy of the published sample and the instance that recorded it."""
+    home = published_sample.copy_to(tmp_path_factory.mktemp("ui") / "ndc")
+    port = _free_port()
+    env = {**os.environ, "NDC_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml", "-h", "127.0.0.1",
+         "-p", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for_health(base, 120, alive=lambda: server.poll() is None, path="/server_info")
+        yield base, home
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _dismiss_welcome(page) -> None:
+    """A new Dagster instance greets the first visitor with a newsletter dialog, a moment after the page loads."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.get_by_role("button", name="Skip").click(timeout=5_000)
+    except PlaywrightTimeout:
+        pass
+
+
+def test_the_asset_graph_renders_every_group_and_expands_to_its_assets(browser, webserver):
+    base, _ = webserver
+    groups = sorted({node.group_name for node in defs.resolve_asset_graph().asset_nodes if node.is_materializable})
+    page = browser.new_page(viewport={"width": 2400, "height": 1400})
+    page.goto(f"{base}/asset-groups")
+    page.get_by_text("Global asset lineage").wait_for(timeout=60_000)
+    graph = page.locator("svg").first
+    for group in groups:
+        page.get_by_text(group, exact=True).last.wait_for(timeout=30_000)
+    _dismiss_welcome(page)
+    # A group expands on a double click and shows its assets: the evaluation marts, for one.
+    page.get_by_text("evaluation", exact=True).last.dblclick()
+    page.get_by_text("mart_tech_market").wait_for(timeout=30_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "asset-graph.png"), full_page=True)
+    assert graph.count() and (ARTIFACTS / "asset-graph.png").stat().st_size > 10_000
+
+
+def test_the_gates_are_visible_as_asset_checks_with_their_results(browser, webserver):
+    base, _ = webserver
+    page = browser.new_page(viewport={"width": 1800, "height": 1100})
+    page.goto(f"{base}/assets/analytics/fct_enterprise_annual?view=checks")
+    page.get_by_text("gx_fct_enterprise_annual").first.wait_for(timeout=60_000)
+    _dismiss_welcome(page)
+    page.get_by_text("Succeeded").first.wait_for(timeout=30_000)  # the run over the sample evaluated it
+    assert page.get_by_text("expectations_failed").count()  # the gate's own metadata is shown
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "asset-checks.png"), full_page=True)
+
+
+def test_the_evaluation_report_renders_its_charts(browser, webserver):
+    _, home = webserver
+    report = home / "reports" / "evaluation.html"
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(report.as_uri())
+    charts = page.locator(".plotly-graph-div")
+    charts.first.wait_for(timeout=30_000)
+    assert charts.count() == 6
+    # Plotly drew each one: an SVG with marks in it, not an empty container.
+    assert page.locator(".plotly-graph-div .main-svg").count() >= 6
+    assert page.locator(".plotly-graph-div .trace").count() >= 6
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "evaluation-report.png"), full_page=True)
+    shutil.copy(report, ARTIFACTS / "evaluation.html")
