@@ -12,9 +12,9 @@ from typing import Any
 
 from expectations.national import Bound, not_above, short_of
 from expectations.raw import CHANNELS
-from expectations.rules import contract_violations, in_reference, no_rows, not_null
+from expectations.rules import contract_violations, in_reference, no_rows, not_null, sql_literal
 from expectations.suite import Suite, model_suite
-from ingestion.contracts import ENTERPRISE, FAMILIES
+from ingestion.contracts import CONTRACT, ENTERPRISE, FAMILIES, INCUBATOR, ZONE, Family
 
 # High-tech enterprises: filings of the period that report a certificate number.
 HTE_COUNT = Bound("hte_count", "sum(CASE WHEN hte_cert_no IS NOT NULL THEN 1 ELSE 0 END)")
@@ -23,11 +23,7 @@ ENTERPRISE_MEASURES = [f.key for f in ENTERPRISE.fields if not f.personal]
 
 def fct_enterprise_annual(gxe: Any) -> list[Any]:
     return [
-        no_rows(
-            "one_report_per_enterprise_and_year",
-            "SELECT uscc, period, count(*) AS reports FROM batch GROUP BY uscc, period HAVING count(*) > 1",
-            "one annual report per enterprise (USCC) and year",
-        ),
+        unique("one_report_per_enterprise_and_year", "uscc", "period"),
         *not_null(gxe, "amount_unit_suspect", "source_channel"),
         contract_violations(ENTERPRISE, ENTERPRISE_MEASURES),
         in_reference("tech_field", "ref_tech_fields"),
@@ -48,11 +44,240 @@ def dim_enterprise(gxe: Any) -> list[Any]:
         *not_null(gxe, "uscc_valid"),
         gxe.ExpectColumnValueLengthsToBeBetween(column="uscc", min_value=2, max_value=18),
         in_reference("province_code", "ref_provinces"),
+        *dimension("uscc", "enterprise_key"),
+    ]
+
+
+REGIONS = ("东部", "中部", "西部", "东北")  # NBS regions; empty for 港澳台, 境外 (900000) and missing members
+
+
+def measures(family: Family, *absent: str) -> list[str]:
+    """The contract fields a fact publishes: every non-personal field but those it leaves out."""
+    return [f.key for f in family.fields if not f.personal and f.key not in absent]
+
+
+def unique(rule: str, *columns: str) -> Any:
+    keys = ", ".join(columns)
+    return no_rows(rule, f"SELECT {keys}, count(*) AS rows FROM batch GROUP BY {keys} HAVING count(*) > 1",
+                   f"one row per ({keys})")
+
+
+def dimension(natural_key: str, surrogate_key: str) -> list[Any]:
+    """A dimension's grain: natural and surrogate key each unique, and exactly one missing member ('-1')."""
+    return [
+        unique("one_row_per_natural_key", natural_key),
+        unique("one_row_per_surrogate_key", surrogate_key),
         no_rows(
             "one_missing_member",
-            "SELECT count(*) AS missing_members FROM batch WHERE uscc = '-1' HAVING count(*) <> 1",
-            "exactly one missing member (uscc '-1') for facts whose enterprise is unknown",
+            f"SELECT count(*) AS missing_members FROM batch WHERE {surrogate_key} = '-1' HAVING count(*) <> 1",
+            f"exactly one missing member ({surrogate_key} '-1') for facts whose {natural_key} is unknown",
         ),
+    ]
+
+
+def in_set(rule: str, values: tuple[str, ...], *columns: str) -> Any:
+    """`columns` hold only `values` (or nothing)."""
+    allowed = ", ".join(sql_literal(v) for v in values)
+    return no_rows(rule, f"SELECT {', '.join(columns)} FROM batch WHERE "
+                   + " OR ".join(f"{c} NOT IN ({allowed})" for c in columns),
+                   f"{', '.join(columns)} hold only {', '.join(values)}")
+
+
+def within(rule: str, low: float, high: float | None, key: str, *columns: str) -> Any:
+    """`columns` lie in [low, high] (no upper bound when `high` is None) where they are known."""
+    bounds = [f"{c} < {low}" for c in columns] + ([f"{c} > {high}" for c in columns] if high is not None else [])
+    return no_rows(rule, f"SELECT {key}, {', '.join(columns)} FROM batch WHERE {' OR '.join(bounds)}",
+                   f"{', '.join(columns)} within [{low}, {high if high is not None else '∞'}]")
+
+
+def only_when(rule: str, key: str, outcome: str, condition: str) -> Any:
+    """`outcome` is true only where `condition` holds: a verdict never outruns the criteria it is built from."""
+    return no_rows(rule, f"SELECT {key}, {outcome} FROM batch WHERE {outcome} AND NOT coalesce({condition}, false)",
+                   f"{outcome} only when {condition}")
+
+
+def dim_carrier(gxe: Any) -> list[Any]:
+    return [*dimension("uscc", "carrier_key"), in_reference("carrier_type", "ref_carrier_types"),
+            in_reference("level", "ref_carrier_levels"), in_reference("province_code", "ref_provinces")]
+
+
+def dim_contract_type(gxe: Any) -> list[Any]:
+    return [*dimension("contract_type", "contract_type_key"), in_reference("contract_type_code", "ref_contract_types")]
+
+
+def dim_enterprise_label(gxe: Any) -> list[Any]:
+    return [
+        *not_null(gxe, "enterprise_key", "uscc", "label", "valid_from"),
+        unique("one_row_per_label_key", "label_key"),
+        unique("one_period_per_enterprise_label_and_start", "enterprise_key", "label", "valid_from"),
+        in_set("known_labels", ("hte", "sme", "listed"), "label"),
+        no_rows("valid_from_not_after_valid_to",
+                "SELECT uscc, label, valid_from, valid_to FROM batch WHERE valid_from > valid_to",
+                "a label's validity period does not end before it starts"),
+    ]
+
+
+def dim_industry(gxe: Any) -> list[Any]:
+    return dimension("industry_code", "industry_key")
+
+
+def dim_period(gxe: Any) -> list[Any]:
+    return [
+        *dimension("period", "period_key"),
+        no_rows("calendar_years",
+                "SELECT period, year_start, year_end, licensing_reported_separately FROM batch "
+                "WHERE period IS NOT NULL AND (year_start <> make_date(CAST(period AS INTEGER), 1, 1) "
+                "OR year_end <> make_date(CAST(period AS INTEGER), 12, 31) "
+                "OR licensing_reported_separately <> (period >= 2021))",
+                "each period is its calendar year; licences are reported apart from transfers from 2021"),
+    ]
+
+
+def dim_region(gxe: Any) -> list[Any]:
+    return [*dimension("division_code", "region_key"), in_set("known_regions", REGIONS, "region"),
+            in_set("known_levels", ("province", "prefecture", "county", "abroad", "unknown"), "level")]
+
+
+def dim_tech_field(gxe: Any) -> list[Any]:
+    return dimension("tech_field", "tech_field_key")
+
+
+def dim_zone(gxe: Any) -> list[Any]:
+    return [
+        *dimension("zone_code", "zone_key"),
+        in_set("known_regions", REGIONS, "region"),
+        in_set("known_statuses", ("国家级", "已撤销"), "status"),
+        in_reference("province_code", "ref_provinces"),
+        no_rows("approved_before_revoked",
+                "SELECT zone_code, approved_year, revoked_year FROM batch WHERE approved_year > revoked_year",
+                "a zone is revoked no earlier than it was approved"),
+    ]
+
+
+def fct_carrier_annual(gxe: Any) -> list[Any]:
+    return [
+        unique("one_row_per_filing", "filing_id"),
+        unique("one_report_per_carrier_and_year", "uscc", "period"),
+        contract_violations(INCUBATOR, measures(INCUBATOR, "name")),
+        in_reference("carrier_type", "ref_carrier_types"),
+        in_reference("level", "ref_carrier_levels"),
+        in_reference("province_code", "ref_provinces"),
+    ]
+
+
+def fct_tech_contract(gxe: Any) -> list[Any]:
+    return [
+        unique("one_row_per_filing", "filing_id"),
+        contract_violations(CONTRACT, measures(CONTRACT, "seller_name", "buyer_name")),  # tech_amount ≤ amount
+        in_reference("contract_type", "ref_contract_types"),
+        in_reference("seller_type", "ref_party_types", "party_type"),
+        no_rows("licences_reported_as_transfers_before_2021",
+                "SELECT filing_id, period, contract_type, contract_type_reported FROM batch "
+                "WHERE contract_type_reported = '技术许可' AND period < 2021",
+                "before 2021 a 技术许可 is reported as 技术转让"),
+    ]
+
+
+def fct_zone_annual(gxe: Any) -> list[Any]:
+    return [
+        unique("one_row_per_filing", "filing_id"),
+        unique("one_report_per_zone_and_year", "zone_code", "period"),
+        contract_violations(ZONE, measures(ZONE)),
+        in_reference("province_code", "ref_provinces"),
+    ]
+
+
+HTE_CRITERIA = ("registration_age_pass", "ip_pass", "tech_field_pass", "st_staff_ratio_pass", "rd_ratio_pass",
+                "domestic_rd_share_pass", "hightech_revenue_share_pass")
+
+
+def mart_hte_eligibility(gxe: Any) -> list[Any]:
+    return [
+        unique("one_row_per_enterprise_and_year", "uscc", "period"),
+        within("shares_between_0_and_1", 0, 1, "uscc, period",
+               "st_staff_ratio", "domestic_rd_share", "hightech_revenue_share"),
+        within("st_staff_not_above_employees", 0, None, "uscc, period", "employees - st_staff"),
+        only_when("eligible_only_when_every_criterion_passes", "uscc, period", "eligible", " AND ".join(HTE_CRITERIA)),
+    ]
+
+
+INCUBATOR_COMMON = ("operating_years_pass", "years_reported_pass", "area_pass", "tenant_area_share_pass",
+                    "seed_fund_pass", "financed_share_pass", "fund_cases_pass", "professional_staff_share_pass",
+                    "staff_per_tenant_pass", "mentors_per_tenant_pass", "ip_pass")
+INCUBATOR_GENERAL = "tenants_pass_general AND density_pass_general AND graduated_pass_general"
+INCUBATOR_SPECIALISED = "specialised AND tenants_pass_specialised AND density_pass_specialised AND graduated_pass_specialised"
+
+
+def mart_incubator_criteria(gxe: Any) -> list[Any]:
+    return [
+        unique("one_row_per_carrier_and_year", "uscc", "period"),
+        within("shares_between_0_and_1", 0, 1, "uscc, period", "tenant_area_share", "financed_share",
+               "professional_staff_share", "patent_applicant_share", "valid_ip_share"),
+        only_when("common_only_when_every_criterion_passes", "uscc, period", "meets_common_criteria",
+                  " AND ".join(INCUBATOR_COMMON)),
+        only_when("general_only_when_its_criteria_pass", "uscc, period", "meets_general_criteria",
+                  f"meets_common_criteria AND {INCUBATOR_GENERAL}"),
+        only_when("specialised_only_when_its_criteria_pass", "uscc, period", "meets_specialised_criteria",
+                  f"meets_common_criteria AND {INCUBATOR_SPECIALISED}"),
+        only_when("national_only_when_general_or_specialised", "uscc, period", "meets_national_criteria",
+                  f"meets_common_criteria AND (({INCUBATOR_GENERAL}) OR ({INCUBATOR_SPECIALISED}))"),
+    ]
+
+
+def mart_region_summary(gxe: Any) -> list[Any]:
+    return [
+        unique("one_row_per_province_and_year", "province_code", "period"),
+        in_set("known_regions", REGIONS, "region"),
+        within("counts_and_amounts_not_negative", 0, None, "province_code, period", "enterprises",
+               "enterprises - hte_enterprises", "enterprises - sme_enterprises", "revenue", "rd_expense",
+               "rd_intensity", "contracts_sold", "contract_amount_sold", "contracts_bought", "contract_amount_bought"),
+    ]
+
+
+def mart_sme_evaluation(gxe: Any) -> list[Any]:
+    return [
+        unique("one_row_per_enterprise_and_year", "uscc", "period"),
+        within("score_between_0_and_100", 0, 100, "uscc, period", "score_total"),
+        within("st_staff_ratio_between_0_and_1", 0, 1, "uscc, period", "st_staff_ratio"),
+        within("st_staff_not_above_employees", 0, None, "uscc, period", "employees - st_staff"),
+        only_when("qualified_only_when_size_and_score_or_certificate_pass", "uscc, period", "qualified",
+                  "eligible_size AND (direct_qualified OR (score_total >= score_min AND score_st_staff > 0))"),
+    ]
+
+
+def mart_tech_market(gxe: Any) -> list[Any]:
+    key = "period, contract_type, seller_type, seller_province_code, buyer_province_code"
+    return [
+        unique("one_row_per_year_type_and_provinces", *key.split(", ")),
+        in_reference("contract_type", "ref_contract_types"),
+        in_set("known_regions", REGIONS, "seller_region", "buyer_region"),
+        within("at_least_one_contract", 1, None, key, "contracts"),
+        within("tech_amount_within_amount", 0, None, key, "tech_amount", "amount - tech_amount"),
+        no_rows("cross_province_when_provinces_differ",
+                f"SELECT {key}, is_cross_province FROM batch "
+                "WHERE is_cross_province <> (seller_province_code IS DISTINCT FROM buyer_province_code)",
+                "is_cross_province says whether seller and buyer are in different provinces"),
+    ]
+
+
+def mart_zone_evaluation(gxe: Any) -> list[Any]:
+    key = "zone_code, period, evaluation_version"
+    return [
+        unique("one_row_per_zone_year_and_version", *key.split(", ")),
+        within("scores_between_0_and_100", 0, 100, key, "score_innovation", "score_structure", "score_green",
+               "score_openness", "score_quality", "score_total"),
+        no_rows("rank_among_zones_evaluated",
+                f"SELECT {key}, rank, zones_evaluated FROM batch WHERE rank < 1 OR rank > zones_evaluated",
+                "rank runs from 1 to the number of zones evaluated"),
+    ]
+
+
+def mart_zone_indicator_scores(gxe: Any) -> list[Any]:
+    key = "zone_code, period, evaluation_version, indicator_key"
+    return [
+        unique("one_row_per_zone_year_version_and_indicator", *key.split(", ")),
+        within("normalised_score_between_0_and_1", 0, 1, key, "normalised_score"),
+        within("points_within_points_available", 0, None, key, "points", "points_available - points"),
     ]
 
 
@@ -110,6 +335,24 @@ SUITES: tuple[Suite, ...] = (
     model_suite("analytics.fct_enterprise_annual", fct_enterprise_annual),
     model_suite("analytics.fct_enterprise_annual", fct_enterprise_annual_warnings, warnings=True),
     model_suite("analytics.dim_enterprise", dim_enterprise),
+    model_suite("analytics.dim_carrier", dim_carrier),
+    model_suite("analytics.dim_contract_type", dim_contract_type),
+    model_suite("analytics.dim_enterprise_label", dim_enterprise_label),
+    model_suite("analytics.dim_industry", dim_industry),
+    model_suite("analytics.dim_period", dim_period),
+    model_suite("analytics.dim_region", dim_region),
+    model_suite("analytics.dim_tech_field", dim_tech_field),
+    model_suite("analytics.dim_zone", dim_zone),
+    model_suite("analytics.fct_carrier_annual", fct_carrier_annual),
+    model_suite("analytics.fct_tech_contract", fct_tech_contract),
+    model_suite("analytics.fct_zone_annual", fct_zone_annual),
+    model_suite("analytics.mart_hte_eligibility", mart_hte_eligibility),
+    model_suite("analytics.mart_incubator_criteria", mart_incubator_criteria),
+    model_suite("analytics.mart_region_summary", mart_region_summary),
+    model_suite("analytics.mart_sme_evaluation", mart_sme_evaluation),
+    model_suite("analytics.mart_tech_market", mart_tech_market),
+    model_suite("analytics.mart_zone_evaluation", mart_zone_evaluation),
+    model_suite("analytics.mart_zone_indicator_scores", mart_zone_indicator_scores),
     model_suite("ops.ingest_accounting", ingest_accounting),
     # The quarantine is published only as counts in ops.ingest_accounting; its gate reports on that model.
     Suite("quarantine", "raw.quarantine", quarantine, (("ops", "ingest_accounting"),),

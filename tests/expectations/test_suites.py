@@ -37,6 +37,11 @@ def first(table: str, where: str = "true", n: int = 1) -> str:
     return f"rowid IN (SELECT rowid FROM {table} WHERE {where} ORDER BY rowid LIMIT {n})"
 
 
+def again(table: str, replace: str, where: str = "true") -> str:
+    """Insert one row of `table` a second time, with `replace` (a `* REPLACE` item) changed."""
+    return f"INSERT INTO {table} SELECT * REPLACE ({replace}) FROM {table} WHERE {where} LIMIT 1"
+
+
 # suite -> {case: (statements, the expectation or rule that must fail)}
 BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
     "raw_enterprise": {
@@ -115,6 +120,92 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
     },
     "dim_enterprise": {
         "no missing member": (["DELETE FROM analytics.dim_enterprise WHERE uscc = '-1'"], "one_missing_member"),
+    },
+    "dim_carrier": {
+        "a carrier under two keys": ([again("analytics.dim_carrier", "md5(carrier_key) AS carrier_key",
+                                            "carrier_key <> '-1'")], "one_row_per_natural_key"),
+    },
+    "dim_contract_type": {
+        "no missing member": (["DELETE FROM analytics.dim_contract_type WHERE contract_type_key = '-1'"],
+                              "one_missing_member"),
+    },
+    "dim_enterprise_label": {
+        "a validity period ending before it starts": ([
+            "UPDATE analytics.dim_enterprise_label SET valid_to = valid_from - 1 WHERE "
+            + first("analytics.dim_enterprise_label")], "valid_from_not_after_valid_to"),
+    },
+    "dim_industry": {
+        "an industry under two keys": ([again("analytics.dim_industry", "md5(industry_key) AS industry_key",
+                                              "industry_key <> '-1'")], "one_row_per_natural_key"),
+    },
+    "dim_period": {
+        "a year starting in February": ([
+            "UPDATE analytics.dim_period SET year_start = year_start + 31 WHERE "
+            + first("analytics.dim_period", "period IS NOT NULL")], "calendar_years"),
+    },
+    "dim_region": {
+        "a region the NBS does not have": ([
+            "UPDATE analytics.dim_region SET region = '华南' WHERE " + first("analytics.dim_region", "region IS NOT NULL")],
+            "known_regions"),
+    },
+    "dim_tech_field": {
+        "a missing member under a second key": ([again("analytics.dim_tech_field", "md5(tech_field_key) AS tech_field_key",
+                                                       "tech_field_key = '-1'")], "one_row_per_natural_key"),
+    },
+    "dim_zone": {
+        "a zone revoked before it was approved": ([
+            "UPDATE analytics.dim_zone SET approved_year = 2020, revoked_year = 2019 WHERE "
+            + first("analytics.dim_zone", "zone_key <> '-1'")], "approved_before_revoked"),
+    },
+    "fct_carrier_annual": {
+        "more professional staff than staff": ([
+            "UPDATE analytics.fct_carrier_annual SET staff_professional = staff + 1 WHERE "
+            + first("analytics.fct_carrier_annual", "staff IS NOT NULL")], "contract_ranges_and_rules"),
+    },
+    "fct_tech_contract": {
+        "a technology part above the contract amount": ([
+            "UPDATE analytics.fct_tech_contract SET tech_amount = amount + 1 WHERE "
+            + first("analytics.fct_tech_contract", "amount IS NOT NULL")], "contract_ranges_and_rules"),
+    },
+    "fct_zone_annual": {
+        "a zone's year filed twice": ([again("analytics.fct_zone_annual", "filing_id || '-AGAIN' AS filing_id")],
+                                      "one_report_per_zone_and_year"),
+    },
+    "mart_hte_eligibility": {
+        "eligible without enough IP": ([
+            "UPDATE analytics.mart_hte_eligibility SET eligible = true, ip_pass = false WHERE "
+            + first("analytics.mart_hte_eligibility")], "eligible_only_when_every_criterion_passes"),
+    },
+    "mart_incubator_criteria": {
+        "meeting the common criteria without the seed fund": ([
+            "UPDATE analytics.mart_incubator_criteria SET meets_common_criteria = true, seed_fund_pass = false WHERE "
+            + first("analytics.mart_incubator_criteria")], "common_only_when_every_criterion_passes"),
+    },
+    "mart_region_summary": {
+        "more high-tech enterprises than enterprises": ([
+            "UPDATE analytics.mart_region_summary SET hte_enterprises = enterprises + 1 WHERE "
+            + first("analytics.mart_region_summary", "enterprises IS NOT NULL")], "counts_and_amounts_not_negative"),
+    },
+    "mart_sme_evaluation": {
+        "qualified above the size limits": ([
+            "UPDATE analytics.mart_sme_evaluation SET qualified = true, eligible_size = false WHERE "
+            + first("analytics.mart_sme_evaluation")], "qualified_only_when_size_and_score_or_certificate_pass"),
+    },
+    "mart_tech_market": {
+        "a technology part above the amount": ([
+            "UPDATE analytics.mart_tech_market SET tech_amount = amount + 1 WHERE "
+            + first("analytics.mart_tech_market", "amount IS NOT NULL")], "tech_amount_within_amount"),
+    },
+    "mart_zone_evaluation": {
+        "a total score above 100": ([
+            "UPDATE analytics.mart_zone_evaluation SET score_total = 101 WHERE " + first("analytics.mart_zone_evaluation")],
+            "scores_between_0_and_100"),
+    },
+    "mart_zone_indicator_scores": {
+        "more points than the indicator has": ([
+            "UPDATE analytics.mart_zone_indicator_scores SET points = points_available + 1 WHERE "
+            + first("analytics.mart_zone_indicator_scores", "points_available IS NOT NULL")],
+            "points_within_points_available"),
     },
     "ingest_accounting": {
         "the ledger counting a row raw does not hold": ([
