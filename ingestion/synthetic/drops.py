@@ -131,11 +131,6 @@ def unit_row(family: Family, headers: tuple[str, ...], money_unit: str | None) -
                  for i, h in enumerate(headers))
 
 
-def encode(cells: Cells, style: DropStyle) -> bytes:
-    """The file's bytes."""
-    return b"".join(encode_parts(cells, style))
-
-
 def encode_parts(cells: Cells, style: DropStyle) -> list[bytes | pa.Buffer]:
     """The file's bytes in pieces, so the bulk of a UTF-8 file goes from Arrow's buffer to disk without a copy."""
     if style.fmt == "xlsx":

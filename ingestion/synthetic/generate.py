@@ -183,9 +183,8 @@ class _Output:
         period = int(both["period"][0].as_py())
         main_at = np.searchsorted(main_key, keys), np.searchsorted(main_key, keys, "right")
         extra_at = np.searchsorted(extra_key, keys), np.searchsorted(extra_key, keys, "right")
-        # Rows of the two tables laid end to end: a file is [main range] + [extra range].
-        spans = [(main_at[0], main_at[1]), (len(records) + extra_at[0], len(records) + extra_at[1])]
-        sizes = (main_at[1] - main_at[0]) + (extra_at[1] - extra_at[0])
+        main_size, extra_size = main_at[1] - main_at[0], extra_at[1] - extra_at[0]
+        sizes = main_size + extra_size
         styles = _styles(self.rng, sizes)
         file_defects = [self._file_defect(style) for style in styles]
         cut_seeds = self.rng.integers(0, 2**32, len(keys))
@@ -197,16 +196,15 @@ class _Output:
         # The writer threads render, encode and write a batch of files at a time, while this thread goes on
         # drawing the next family.
         for files in _batches(sizes, RENDER_BATCH_ROWS):
-            first, last = files[0], files[-1]
-            main_rows = (main_at[0][first], main_at[1][last])
-            extra_rows = (len(records) + extra_at[0][first], len(records) + extra_at[1][last])
-            part = _concat([both.slice(main_rows[0], main_rows[1] - main_rows[0]),
-                            both.slice(extra_rows[0], extra_rows[1] - extra_rows[0])])
-            extra_base = main_rows[1] - main_rows[0] - extra_rows[0]
-            part_spans = [(spans[0][0][files] - main_rows[0], spans[0][1][files] - main_rows[0]),
-                          (spans[1][0][files] + extra_base, spans[1][1][files] + extra_base)]
+            # A batch is a run of `records` then a run of `extra`; a file is its part of each.
+            main_from, extra_from = main_at[0][files[0]], extra_at[0][files[0]]
+            main_rows = main_at[1][files[-1]] - main_from
+            part = _concat([records.slice(main_from, main_rows),
+                            extra.slice(extra_from, extra_at[1][files[-1]] - extra_from)])
+            spans = [(main_at[0][files] - main_from, main_at[1][files] - main_from),
+                     (main_rows + extra_at[0][files] - extra_from, main_rows + extra_at[1][files] - extra_from)]
             deliveries = [(styles[i], file_defects[i], int(cut_seeds[i]), self.out / "landing" / sources[i]) for i in files]
-            self.pending.append(self.pool.submit(_write_batch, part, family, part_spans, deliveries))
+            self.pending.append(self.pool.submit(_write_batch, part, family, spans, deliveries))
 
         first_line = np.array([3 if style.money_unit else 2 for style in styles])
         for i, defect in enumerate(file_defects):
@@ -216,8 +214,8 @@ class _Output:
         file_of = np.searchsorted(keys, np.concatenate([main_key, extra_key])[defective])
         # Line in the file: the header (and unit) rows, then the file's main run, then its extra run.
         in_extra = defective >= len(records)
-        main_rows = main_at[1][file_of] - main_at[0][file_of]
-        position = np.where(in_extra, main_rows + defective - spans[1][0][file_of], defective - spans[0][0][file_of])
+        position = np.where(in_extra, main_size[file_of] + defective - len(records) - extra_at[0][file_of],
+                            defective - main_at[0][file_of])
         picked = both.take(defective)
         for row, (filing_id, revision, defect) in enumerate(
             zip(*(picked[c].to_pylist() for c in ("filing_id", "revision", "_defect")))

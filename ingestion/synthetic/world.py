@@ -73,7 +73,6 @@ class Places:
     """Mainland counties, where members are placed, as arrays by county index."""
 
     division: np.ndarray  # 6-digit GB/T 2260 code
-    prefecture: np.ndarray
     province: np.ndarray  # 6-digit province code, e.g. 110000
     prefix: pa.Array  # the province's short name, which starts the names of what is placed there
     weight: np.ndarray  # relative chance of being placed here
@@ -123,7 +122,6 @@ def _places(zones: Zones) -> Places:
     by_county = np.array([zone_of.get(d, NO_ZONE) for d in division])
     return Places(
         division=division,
-        prefecture=prefecture,
         province=counties["province_code"].astype(np.int64).to_numpy(),
         prefix=pa.array(counties["prefix"].tolist(), pa.string()),
         weight=(counties["weight"] / counties["weight"].sum()).to_numpy(),
