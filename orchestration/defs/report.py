@@ -4,7 +4,6 @@
 import dagster as dg
 
 from orchestration.resources import NdcResource
-from warehouse.report import build_report
 
 REPORT_FILE = "evaluation.html"
 
@@ -20,6 +19,8 @@ def evaluation_report_asset() -> dg.AssetsDefinition:
         "technology flows between provinces, HTE and SME funnels and trends by year, drawn from the published marts.",
     )
     def _report(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
+        from warehouse.report import build_report  # pandas and Plotly: kept out of the code location's load
+
         settings = ndc.settings
         report = build_report(settings.serving_db, settings.home / "reports" / REPORT_FILE)
         context.log.info(f"wrote the {report.period} evaluation report ({len(report.charts)} charts) to {report.path}")
