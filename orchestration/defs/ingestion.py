@@ -9,6 +9,7 @@ from ingestion.api_client import ApiClient
 from ingestion.api_landing import land_api
 from ingestion.contracts import FAMILIES
 from ingestion.landing import RawStore, land_file_drops, refresh_raw_schema
+from orchestration.defs.quality import warm_up
 from orchestration.resources import NdcResource
 from orchestration.settings import Settings
 
@@ -65,6 +66,7 @@ def raw_asset(family: str, channel: str, land: Lander, description: str) -> dg.A
         description=description,
     )
     def _asset(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
+        warm_up()  # the raw gates come next: Great Expectations is imported while this lands
         settings = ndc.settings
         store = RawStore(settings.raw)
         metadata = land(context, settings, store, family)

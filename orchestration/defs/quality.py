@@ -7,6 +7,8 @@ severity WARN and never stops anything.
 """
 
 
+import threading
+from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -14,6 +16,23 @@ import dagster as dg
 from expectations.suite import Suite
 from expectations.suites import STAGES, for_stage
 from orchestration.resources import NdcResource
+
+
+@cache
+def warm_up() -> threading.Thread:
+    """Start importing Great Expectations in the background, once per process.
+
+    The import is seconds of pure Python (GX's expectations pull in SciPy). Landing, which comes first in every run,
+    spends its time in DuckDB and on files; the gate that follows it then finds GX imported instead of importing it
+    on the critical path. A gate that starts before the import finished simply waits for it (Python's import lock).
+    """
+    thread = threading.Thread(target=_import_runner, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_runner() -> None:
+    import expectations.runner  # noqa: F401  (imports Great Expectations)
 
 
 def check_metadata(result: Any) -> dict[str, Any]:
