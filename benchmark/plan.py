@@ -30,6 +30,7 @@ class Step:
     relation: str | None  # "build"."schema"."name"; None for a test
     sql: str  # the compiled SELECT (a test: the rows failing it); a seed: its CSV path
     columns: list[tuple[str, str]] = field(default_factory=list)  # a seed's columns and types
+    dbt_seconds: float = 0.0  # what dbt reported executing it took in the pipeline's run
 
 
 @dataclass
@@ -69,12 +70,12 @@ def dbt_steps(target: Path, build_db: Path) -> list[Step]:
                     [node["schema"], node["alias"]],
                 ).fetchall()
                 csv = Path(node["root_path"]) / node["original_file_path"]
-                steps.append(Step(uid, "seed", node["relation_name"], str(csv), columns))
+                steps.append(Step(uid, "seed", node["relation_name"], str(csv), columns, dbt_seconds=result["execution_time"]))
             elif kind == "model":
                 kind = "view" if node["config"]["materialized"] == "view" else "table"
-                steps.append(Step(uid, kind, result["relation_name"], result["compiled_code"]))
+                steps.append(Step(uid, kind, result["relation_name"], result["compiled_code"], dbt_seconds=result["execution_time"]))
             elif kind == "test":
-                steps.append(Step(uid, "test", None, result["compiled_code"]))
+                steps.append(Step(uid, "test", None, result["compiled_code"], dbt_seconds=result["execution_time"]))
     return steps
 
 
