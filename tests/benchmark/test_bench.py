@@ -15,6 +15,8 @@ import pytest
 
 from orchestration.cli import bench_years
 
+pytestmark = pytest.mark.slow
+
 NDC = Path(sys.executable).parent / "ndc"
 KEYS = ("pipeline_wall_s", "baseline_wall_s", "ratio", "fixed_overhead_s", "marginal_ratio", "incremental_wall_s",
         "incremental_ratio", "peak_rss_mib", "records", "machine", "date", "scale", "years", "seed")
