@@ -11,7 +11,7 @@ export NDC_HOME ?= $(CURDIR)/.ndc
 export DAGSTER_HOME ?= $(NDC_HOME)/dagster
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install manifest browser demo test dev load-time clean help
+.PHONY: install manifest browser demo test dev load-time bench clean help
 
 help:
 	@echo "make demo     generate a sample, run the whole pipeline, publish"
@@ -60,6 +60,13 @@ dev: install
 # How long the Dagster code location takes to load (import + resolve the asset graph), five fresh processes.
 load-time: install
 	@for i in 1 2 3 4 5; do $(BIN)/python -c "import time; t = time.perf_counter(); import orchestration.definitions as d; d.defs.resolve_asset_graph(); print(f'{time.perf_counter() - t:.2f}')"; done | sort -n | awk '{a[NR]=$$1} END {print "code location load: median " a[3] " s (min " a[1] ", max " a[5] ", 5 runs)"}'
+
+# The benchmark against a bare-DuckDB baseline (README, "Benchmark"); e.g. make bench BENCH_SCALE=national BENCH_YEARS=5
+BENCH_SCALE ?= sample
+BENCH_YEARS ?= 1
+BENCH_JSON ?= artifacts/bench.json
+bench: install
+	$(BIN)/ndc bench --scale $(BENCH_SCALE) --years $(BENCH_YEARS) --json $(BENCH_JSON)
 
 clean:
 	rm -rf $(VENV) .ndc dbt_project/target dbt_project/logs

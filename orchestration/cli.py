@@ -2,6 +2,7 @@
 
     ndc generate [--scale sample] [--years 2021-2023] [--seed N] [--out DIR]
     ndc run [--full-refresh]
+    ndc bench [--scale sample] [--years 1] [--seed N] [--json FILE]
 
 `ndc run` executes the same Dagster job as the nightly schedule, in-process, and records the run in the Dagster
 instance under `$NDC_HOME/dagster`, so `make dev` shows it afterwards. It exits 0 when the warehouse was published
@@ -143,6 +144,60 @@ def run(full_refresh: bool) -> None:
     click.echo(report.render(settings, time.perf_counter() - started))
     if not report.published or report.errors:
         sys.exit(EXIT_BLOCKED)
+
+
+LAST_BENCH_YEAR = 2023  # `--years N` counts back from here
+
+
+def bench_years(text: str) -> range:
+    """`--years` of `ndc bench`: a count of years ending in LAST_BENCH_YEAR ("5"), or a year or range as for
+    `ndc generate` ("2023", "2019-2023")."""
+    from ingestion.synthetic.generate import parse_years
+
+    if text.isdigit() and int(text) < 100:
+        count = int(text)
+        if count < 1:
+            raise ValueError("--years: at least 1")
+        return range(LAST_BENCH_YEAR - count + 1, LAST_BENCH_YEAR + 1)
+    return parse_years(text)
+
+
+@main.command(help="Measure the pipeline from file drops to publication against a bare-DuckDB baseline doing the "
+              "same work, on a tiny input too, and a nightly incremental refresh; write the figures as JSON.")
+@click.option("--scale", type=click.Choice(["sample", "province", "national"]), default="sample", show_default=True)
+@click.option("--years", default="1", show_default=True,
+              help=f"N years ending {LAST_BENCH_YEAR}, or a year or range such as 2019-2023.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("artifacts/bench.json"), show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the runs' homes here (default: a temporary folder, removed afterwards).")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where generated drops are kept, by scale, years and seed (default: $NDC_BENCH_CACHE or "
+              "~/.cache/ndc/bench).")
+@click.option("--no-tiny", is_flag=True, help="Skip the tiny input (no fixed_overhead_s or marginal_ratio).")
+@click.option("--no-incremental", is_flag=True, help="Skip the nightly incremental scenario.")
+def bench(scale: str, years: str, seed: int, json_path: Path, workdir: Path | None, cache: Path | None,
+          no_tiny: bool, no_incremental: bool) -> None:
+    import json
+
+    from benchmark.runner import BenchConfig, default_cache
+    from benchmark.runner import bench as run_bench
+
+    try:
+        year_range = bench_years(years)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--years") from None
+    config = BenchConfig(scale=scale, years=year_range, seed=seed, out=json_path, cache=cache or default_cache(),
+                         workdir=workdir, incremental=not no_incremental, tiny=not no_tiny)
+    try:
+        result = run_bench(config, log=lambda message: click.echo(message, err=True))
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    keys = ("records", "pipeline_wall_s", "baseline_wall_s", "ratio", "fixed_overhead_s", "marginal_ratio",
+            "incremental_wall_s", "incremental_ratio", "peak_rss_mib")
+    click.echo(json.dumps({k: result.get(k) for k in keys}))
+    click.echo(f"written to {json_path}", err=True)
 
 
 if __name__ == "__main__":
