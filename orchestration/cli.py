@@ -181,8 +181,8 @@ def bench(scale: str, years: str, seed: int, json_path: Path, workdir: Path | No
           no_tiny: bool, no_incremental: bool) -> None:
     import json
 
-    from benchmark.runner import BenchConfig, default_cache
-    from benchmark.runner import bench as run_bench
+    from orchestration.bench.runner import BenchConfig, default_cache
+    from orchestration.bench.runner import bench as run_bench
 
     try:
         year_range = bench_years(years)

@@ -1,7 +1,7 @@
 """The bare-engine baseline: the pipeline's work done in one DuckDB connection, with no Dagster, dbt or Great
 Expectations in the process. It is the near-limit the pipeline is compared to.
 
-    python -m benchmark.baseline LANDING PLAN WORKDIR OUT_JSON
+    python -m orchestration.bench.baseline LANDING PLAN WORKDIR OUT_JSON
 
 Stages, each the same work as the pipeline's stage of that name:
 - ingest: every file drop of `LANDING` checked as a whole (hash, line end, encoding, headers, unit row) and read;
@@ -10,7 +10,7 @@ Stages, each the same work as the pipeline's stage of that name:
   (`ingestion.typing.typing_sql`) into tables `raw.*` of `WORKDIR/build.duckdb`, with the delivery ledger
   `raw.ingest_accounting`;
 - dbt build: the seeds, and the SQL dbt compiled for every model and data test of the pipeline's run, in dbt's
-  order (`benchmark.plan`);
+  order (`orchestration.bench.plan`);
 - gates: the statements Great Expectations sent to DuckDB for the raw suites (before the models) and the published
   suites (after them);
 - publish: `analytics` and `ops` copied, without personal columns, into a new serving file renamed into place.
@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from benchmark.plan import Plan
+from orchestration.bench.plan import Plan
 from ingestion.contracts import (
     FAMILIES,
     QUARANTINE_SCHEMA,
