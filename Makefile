@@ -11,13 +11,14 @@ export NDC_HOME ?= $(CURDIR)/.ndc
 export DAGSTER_HOME ?= $(NDC_HOME)/dagster
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install manifest browser demo test dev load-time bench clean help
+.PHONY: install manifest browser spark demo test dev load-time bench clean help
 
 help:
 	@echo "make demo     generate a sample, run the whole pipeline, publish"
 	@echo "make test     run every test"
 	@echo "make dev      the Dagster UI on workspace.yaml"
 	@echo "make install  create .venv, install, build the dbt manifest"
+	@echo "make spark    add dbt-spark and pyspark (NDC_DBT_TARGET=spark)"
 
 install: $(STAMP) $(MANIFEST)
 
@@ -50,7 +51,19 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	fi
 
-test: install browser
+# The Spark target (dbt-spark's session method, pyspark 4) and the Java 17 it runs on, for `NDC_DBT_TARGET=spark` and
+# the Spark parity test.
+SPARK_STAMP := $(VENV)/.spark-installed
+spark: install $(SPARK_STAMP)
+$(SPARK_STAMP): $(STAMP)
+	@if ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	fi
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev,spark]"
+	@touch $@
+
+test: install browser spark
 	$(BIN)/python -m pytest
 
 dev: install

@@ -16,7 +16,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         quality.defs(),
         publish.defs(),
         report.defs(),
-        jobs.defs(),
+        jobs.defs(settings),
         dg.Definitions(
             resources={"ndc": NdcResource.from_settings(settings), "dbt": dbt.dbt_resource()},
             executor=dg.in_process_executor,

@@ -5,7 +5,7 @@
 | `NDC_HOME`                | `<repo>/.ndc`            | landing/, raw/, warehouse/, quality/, dagster/    |
 | `NDC_API_URL`             | unset (no API pull)      | base URL of the national reporting system's API   |
 | `NDC_API_TOKEN`           | unset                    | its bearer token (never logged)                   |
-| `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml)                         |
+| `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml): duckdb, spark, spark_cluster |
 | `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to   |
 """
 
@@ -44,6 +44,11 @@ class Settings:
     def child_environment(self) -> dict[str, str]:
         """What child processes (dbt) must see so they agree with these settings."""
         return {"NDC_HOME": str(self.home), "NDC_DBT_TARGET": self.dbt_target}
+
+    @property
+    def builds_on_spark(self) -> bool:
+        """The dbt targets `spark` (a local session) and `spark_cluster` (a Thrift server) build on Spark SQL."""
+        return self.dbt_target.startswith("spark")
 
     @property
     def landing(self) -> Path:

@@ -62,6 +62,7 @@
     date_diff('day', {{ start }}, {{ end }})
 {%- endmacro %}
 
+{#- Spark's datediff is an int, DuckDB's date_diff a bigint: the contracts (and BI) see one type on both. -#}
 {% macro spark__days_between(start, end) -%}
-    datediff({{ end }}, {{ start }})
+    cast(datediff({{ end }}, {{ start }}) as bigint)
 {%- endmacro %}

@@ -5,6 +5,11 @@
 {#- The configuration every filing fact shares: incremental on filing_id, failing loudly when its columns change
     (run with --full-refresh then), and dropping the filings no longer delivered. Use: config(**filing_fact_config(..)) -#}
 {% macro filing_fact_config(filings_model) -%}
+    {%- if target.type == 'spark' and env_var('NDC_SPARK_FILE_FORMAT', 'parquet') not in ('delta', 'iceberg', 'hudi') -%}
+        {#- Spark can merge, and delete from, only a table format with row-level changes (Delta, Iceberg, Hudi).
+            Plain Parquet tables, what a local Spark session writes here, are rebuilt whole on every run. -#}
+        {{ return({'materialized': 'table'}) }}
+    {%- endif -%}
     {{ return({
         'materialized': 'incremental',
         'unique_key': 'filing_id',
@@ -29,7 +34,7 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- delete+insert on DuckDB; merge on Spark (Delta tables). -#}
+{#- delete+insert on DuckDB; merge on Spark (on a Delta, Iceberg or Hudi table: see filing_fact_config). -#}
 {% macro filing_fact_strategy() -%}
     {{ return(adapter.dispatch('filing_fact_strategy', 'ndc')()) }}
 {%- endmacro %}

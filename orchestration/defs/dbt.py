@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from ingestion.landing import RawStore
 from orchestration.resources import NdcResource
 from orchestration.settings import DBT_PROJECT_DIR
 from warehouse.publish import PUBLISHED_SCHEMAS
@@ -101,9 +102,22 @@ def dbt_models() -> dg.AssetsDefinition:
 
     @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=NdcTranslator(), project=dbt_project(), name=DBT_ASSETS_NAME)
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, config: DbtRunConfig):
-        with environment(ndc.settings.child_environment()):
-            invocation = dbt.cli(dbt_build_args(config.full_refresh), context=context)
-        yield from invocation.stream()
+        settings = ndc.settings
+        args = dbt_build_args(config.full_refresh)
+        if settings.builds_on_spark:
+            from warehouse.spark import dbt_vars, raw_locations
+
+            args += dbt_vars(raw_locations(settings.build_db, RawStore(settings.raw), settings.home))
+        with environment(settings.child_environment()):
+            invocation = dbt.cli(args, context=context)
+            yield from invocation.stream()
+        if settings.builds_on_spark:
+            from warehouse.spark import import_models
+
+            # The gates and publication read the build DuckDB whichever engine built the models.
+            tables = import_models(settings.build_db, settings.home, MANIFEST)
+            context.log.info(f"read {len(tables)} tables ({sum(t.rows for t in tables)} rows) Spark wrote into "
+                             f"{settings.build_db}")
 
     return _models
 

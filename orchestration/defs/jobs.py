@@ -7,22 +7,36 @@ import dagster as dg
 
 from ingestion.landing import RawStore, pending_deliveries
 from orchestration.resources import NdcResource
+from orchestration.settings import Settings
 
 FULL_REFRESH_JOB = "ndc_full_refresh"
 NIGHTLY_CRON = "0 2 * * *"
 NIGHTLY_TIMEZONE = "Asia/Shanghai"
 
-full_refresh = dg.define_asset_job(
-    FULL_REFRESH_JOB,
-    selection=dg.AssetSelection.all(),
-    description="Land every delivery, build every model, run every gate and publish when all pass.",
-    # One DuckDB writer: steps run one after another in one process.
-    executor_def=dg.in_process_executor,
-)
+# The run tag the Dagster service's run queue limits to one run per value (orchestration/deploy/dagster.yaml): one writer per
+# warehouse, whichever way a run starts (schedule, sensor, the UI, `ndc run`).
+WAREHOUSE_TAG = "ndc/warehouse"
+
+
+def warehouse_tags(settings: Settings) -> dict[str, str]:
+    """The tags of every run that writes the warehouse under `settings.home`."""
+    return {WAREHOUSE_TAG: settings.home.as_posix()}
+
+
+def full_refresh_job(settings: Settings):
+    return dg.define_asset_job(
+        FULL_REFRESH_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Land every delivery, build every model, run every gate and publish when all pass.",
+        # One DuckDB writer: steps run one after another in one process.
+        executor_def=dg.in_process_executor,
+        tags=warehouse_tags(settings),
+    )
+
 
 nightly = dg.ScheduleDefinition(
     name="nightly_refresh",
-    job=full_refresh,
+    job_name=FULL_REFRESH_JOB,
     cron_schedule=NIGHTLY_CRON,
     execution_timezone=NIGHTLY_TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -32,7 +46,7 @@ nightly = dg.ScheduleDefinition(
 
 @dg.sensor(
     name="landing_sensor",
-    job=full_refresh,
+    job_name=FULL_REFRESH_JOB,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts a refresh when a province drops a new or changed file into $NDC_HOME/landing/.",
@@ -50,5 +64,5 @@ def landing_sensor(context: dg.SensorEvaluationContext, ndc: NdcResource):
     )
 
 
-def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=[full_refresh], schedules=[nightly], sensors=[landing_sensor])
+def defs(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(jobs=[full_refresh_job(settings)], schedules=[nightly], sensors=[landing_sensor])
