@@ -132,8 +132,8 @@ def test_the_nightly_landing_requests_one_rebuild_of_the_years_it_touched(ndc_ho
             dagster_event=success)
         request = rebuild_touched_years(context)
     assert isinstance(request, dg.RunRequest)
-    assert request.tags["ndc/periods"] == "2021,2022,2023"  # the sample's years, as landed
-    assert request.partition_key_range == dg.PartitionKeyRange("2021", "2023")  # one run over them
+    assert request.tags["ndc/periods"] == "2022,2023"  # the sample's years, as landed
+    assert request.partition_key_range == dg.PartitionKeyRange("2022", "2023")  # one run over them
     assert request.run_key == f"rebuild-{result.run_id}"
 
 
@@ -155,21 +155,21 @@ def test_a_year_backfill_rebuilds_that_year_and_leaves_the_others(published_samp
     try:
         filing_id, revision, uscc, name, region = con.execute(
             "SELECT f.filing_id, f.revision, e.uscc, e.name, f.region_code FROM analytics.fct_enterprise_annual f "
-            "JOIN analytics.dim_enterprise e USING (enterprise_key) WHERE f.period = 2021 ORDER BY f.filing_id LIMIT 1"
+            "JOIN analytics.dim_enterprise e USING (enterprise_key) WHERE f.period = 2022 ORDER BY f.filing_id LIMIT 1"
         ).fetchone()
     finally:
         con.close()
-    corrected = {"filing_id": filing_id, "revision": str(int(revision) + 5), "period": "2021",
+    corrected = {"filing_id": filing_id, "revision": str(int(revision) + 5), "period": "2022",
                  "submitted_at": "2024-03-01T10:00:00+08:00", "uscc": uscc, "name": name, "region_code": region}
-    # The correction of 2021 arrives in a 2023 province-day file.
+    # The correction of 2022 arrives in a 2024 province-day file, in the 2023 folder.
     deliver(home, "enterprise", 2023, "110000_20240301.csv", [{k: corrected[k] for k in ENTERPRISE.required_keys}])
 
-    other = run_ndc(home, "run", "--years", "2022")
+    other = run_ndc(home, "run", "--years", "2023")
     assert other.returncode == 0, other.stdout + other.stderr[-3000:]
     assert "timings:" in other.stdout
-    assert _fact_revision(home, filing_id) == str(revision), "a 2022 backfill must leave 2021's fact alone"
+    assert _fact_revision(home, filing_id) == str(revision), "a 2023 backfill must leave 2022's fact alone"
 
-    backfill = run_ndc(home, "run", "--years", "2021")
+    backfill = run_ndc(home, "run", "--years", "2022")
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr[-3000:]
     assert _fact_revision(home, filing_id) == corrected["revision"]
 
