@@ -8,9 +8,9 @@ from typing import Any
 import dagster as dg
 
 from orchestration.partitions import run_years
+from orchestration.run_report import failed_checks
 
 PUBLISHED = dg.AssetKey(["published", "serving_duckdb"])
-DESCRIPTION_LINES = 6  # of a failed check's description: enough to name the expectation and a few rows
 
 
 def _events(instance: dg.DagsterInstance, run_id: str, event_type: dg.DagsterEventType) -> list[Any]:
@@ -32,15 +32,6 @@ def failure_summary(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
     years = f", years {first}-{last}" if first else ""
     lines = [f"run {run.run_id} of job {run.job_name} FAILED{years} (trigger: {run.tags.get('ndc/trigger', 'manual')})"]
 
-    failed_checks: dict[tuple[str, str, bool], list[str]] = {}
-    for event in _events(instance, run.run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = event.event_specific_data
-        if evaluation.passed:
-            continue
-        blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
-        key = (evaluation.check_name, evaluation.description or "", blocking)
-        failed_checks.setdefault(key, []).append(evaluation.asset_key.to_user_string())
-
     steps = []
     for event in _events(instance, run.run_id, dg.DagsterEventType.STEP_FAILURE):
         error = event.step_failure_data.error
@@ -53,13 +44,13 @@ def failure_summary(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
     if steps:
         lines += ["failed steps:", *steps]
 
-    for title, blocking in (("failing checks (blocking):", True), ("warnings:", False)):
-        entries = [(k, v) for k, v in failed_checks.items() if k[2] == blocking]
+    evaluations = [e.event_specific_data for e in
+                   _events(instance, run.run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+    blocking, warnings = failed_checks(evaluations)
+    for title, entries in (("failing checks (blocking):", blocking), ("warnings:", warnings)):
         if entries:
             lines.append(title)
-        for (check, description, _), assets in entries:
-            lines.append(f"  - {', '.join(assets)}: {check}")
-            lines += [f"      {line.strip()}" for line in description.splitlines()[:DESCRIPTION_LINES] if line.strip()]
+            lines += ["  - " + entry.replace("\n", "\n    ") for entry in entries]
 
     published = any(
         event.event_specific_data.materialization.asset_key == PUBLISHED
