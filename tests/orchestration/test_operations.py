@@ -137,6 +137,16 @@ def test_the_nightly_landing_requests_one_rebuild_of_the_years_it_touched(ndc_ho
     assert request.run_key == f"rebuild-{result.run_id}"
 
 
+def test_the_nightly_schedule_lands_every_year_at_two_in_shanghai():
+    from orchestration.defs.jobs import nightly_refresh
+
+    assert (nightly_refresh.cron_schedule, nightly_refresh.execution_timezone) == ("0 2 * * *", "Asia/Shanghai")
+    assert nightly_refresh.job_name == LAND_JOB
+    request = nightly_refresh(dg.build_schedule_context())
+    keys = YEARS.get_partition_keys()
+    assert request.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
+
+
 # ---- backfilling years with ndc run ----
 
 def _fact_revision(home: Path, filing_id: str) -> str | None:
@@ -167,6 +177,7 @@ def test_a_year_backfill_rebuilds_that_year_and_leaves_the_others(published_samp
     other = run_ndc(home, "run", "--years", "2023")
     assert other.returncode == 0, other.stdout + other.stderr[-3000:]
     assert "timings:" in other.stdout
+    assert "enabled: true" in (home / "dagster" / "dagster.yaml").read_text()  # freshness is evaluated
     assert _fact_revision(home, filing_id) == str(revision), "a 2023 backfill must leave 2022's fact alone"
 
     backfill = run_ndc(home, "run", "--years", "2022")
