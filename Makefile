@@ -11,12 +11,13 @@ export NDC_HOME ?= $(CURDIR)/.ndc
 export DAGSTER_HOME ?= $(NDC_HOME)/dagster
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install manifest browser spark demo test dev load-time bench clean help
+.PHONY: install manifest browser spark demo test dev docs load-time bench clean help
 
 help:
 	@echo "make demo     generate a sample, run the whole pipeline, publish"
 	@echo "make test     run every test"
 	@echo "make dev      the Dagster UI on workspace.yaml"
+	@echo "make docs     dbt's documentation of the warehouse, served on http://127.0.0.1:8080"
 	@echo "make install  create .venv, install, build the dbt manifest"
 	@echo "make spark    add dbt-spark and pyspark (NDC_DBT_TARGET=spark)"
 
@@ -68,7 +69,12 @@ test: install browser spark
 
 dev: install
 	@mkdir -p $(DAGSTER_HOME)
+	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'freshness:\n  enabled: true\n' > $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml
+
+# dbt's documentation site, generated against the built warehouse ($(NDC_HOME)/docs/dbt/), then served.
+docs: install
+	$(BIN)/ndc docs --serve
 
 # How long the Dagster code location takes to load (import + resolve the asset graph), five fresh processes.
 load-time: install

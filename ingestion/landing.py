@@ -104,6 +104,14 @@ class RawStore:
     def quarantine_path(self, family: str, channel: str, source: str) -> Path:
         return self.root / "_quarantine" / family / f"{channel}__{_safe_name(source)}.parquet"
 
+    def period_stamps(self, family: str) -> dict[int, int]:
+        """Each period folder of a family and its modification time (ns). Landing only ever adds, replaces or removes
+        files by renaming, which changes the folder's time: two stamps differ exactly where rows changed."""
+        root = self.family_dir(family)
+        if not root.is_dir():
+            return {}
+        return {int(p.name): p.stat().st_mtime_ns for p in root.iterdir() if p.is_dir() and p.name.isdigit()}
+
     def ledger(self, family: str) -> list[dict]:
         path = self.ledger_path(family)
         if not path.exists():
@@ -241,6 +249,12 @@ class RawStore:
             q_target.unlink()
         for stale in old - new:
             stale.unlink()
+
+
+def touched_periods(before: dict[int, int], after: dict[int, int]) -> list[int]:
+    """The periods whose landed rows changed between two `RawStore.period_stamps`: new, replaced or removed rows,
+    corrections of earlier years included."""
+    return sorted(period for period in before.keys() | after.keys() if before.get(period) != after.get(period))
 
 
 def _counts(table: pa.Table) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """`ndc`: the operator's command line.
 
     ndc generate [--scale sample] [--years 2021-2023] [--seed N] [--out DIR]
-    ndc run [--full-refresh]
+    ndc run [--full-refresh] [--years 2022-2023]
     ndc bench [--scale sample] [--years 1] [--seed N] [--json FILE]
+    ndc docs [--serve]
 
 `ndc run` executes the same Dagster job as the nightly schedule, in-process, and records the run in the Dagster
 instance under `$NDC_HOME/dagster`, so `make dev` shows it afterwards. It exits 0 when the warehouse was published
@@ -117,9 +118,25 @@ def run_config(full_refresh: bool = False) -> dict:
     is_flag=True,
     help="Rebuild the incremental facts from all filings (after a change to their columns or to reference data).",
 )
-def run(full_refresh: bool) -> None:
+@click.option(
+    "--years",
+    default=None,
+    help="Backfill these reporting years only, e.g. 2022 or 2022-2023: one run; the incremental facts take only "
+    "these years' filings (every pending delivery still lands). Default: every year.",
+)
+def run(full_refresh: bool, years: str | None) -> None:
+    from orchestration.partitions import all_years_tags, parse_year_range, range_tags
+
+    if years and full_refresh:
+        raise click.BadParameter("--full-refresh rebuilds every year; leave out --years", param_hint="--years")
+    try:
+        tags = range_tags(*parse_year_range(years)) if years else all_years_tags()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--years") from None
     settings = _settings()
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    from orchestration.freshness import enable_in_instance
+
+    enable_in_instance(settings.dagster_home)
     click.echo(f"NDC_HOME = {settings.home}", err=True)
 
     import dagster as dg
@@ -136,6 +153,7 @@ def run(full_refresh: bool) -> None:
             instance=instance,
             raise_on_error=False,
             run_config=run_config(full_refresh),
+            tags={**tags, "ndc/trigger": "cli"},
         )
         steps = [(s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))
                  for s in instance.get_run_step_stats(result.run_id)]
@@ -198,6 +216,28 @@ def bench(scale: str, years: str, seed: int, json_path: Path, workdir: Path | No
             "incremental_wall_s", "incremental_ratio", "peak_rss_mib")
     click.echo(json.dumps({k: result.get(k) for k in keys}))
     click.echo(f"written to {json_path}", err=True)
+
+
+@main.command(help="Generate dbt's documentation of the warehouse under $NDC_HOME/docs/dbt/ (after `ndc run`).")
+@click.option("--serve", is_flag=True, help="Then serve it with `dbt docs serve` until interrupted.")
+@click.option("--port", type=int, default=8080, show_default=True)
+def docs(serve: bool, port: int) -> None:
+    from orchestration.settings import DBT_PROJECT_DIR
+    from warehouse.dbt_docs import generate_docs, serve_docs
+
+    settings = _settings()
+    if not settings.build_db.exists():
+        raise click.ClickException(f"{settings.build_db} does not exist yet: run `ndc run` first")
+    click.echo("generating dbt docs (dbt docs generate --static) …", err=True)
+    try:
+        site = generate_docs(DBT_PROJECT_DIR, settings.dbt_docs, settings.child_environment())
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"dbt docs: {site.static_page} (one file, open it in a browser); "
+               f"{len(site.catalogued())} relations catalogued")
+    if serve:
+        click.echo(f"serving on http://127.0.0.1:{port} (Ctrl-C stops)", err=True)
+        serve_docs(DBT_PROJECT_DIR, settings.dbt_docs, settings.child_environment(), port)
 
 
 if __name__ == "__main__":

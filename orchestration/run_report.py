@@ -29,6 +29,24 @@ def _indented(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line.strip() for line in text.splitlines() if line.strip())
 
 
+def failed_checks(evaluations) -> tuple[list[str], list[str]]:
+    """The failed checks among asset check evaluations, as (blocking, warnings): "assets: check" and the
+    description, indented. One entry per check and outcome: a family's gate is reported on both channels' assets."""
+    grouped: dict[tuple[str, str, bool], list[str]] = {}
+    for evaluation in evaluations:
+        if evaluation.passed:
+            continue
+        blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
+        key = (evaluation.check_name, evaluation.description or "", blocking)
+        grouped.setdefault(key, []).append(evaluation.asset_key.to_user_string())
+    blocking_lines: list[str] = []
+    warning_lines: list[str] = []
+    for (check, description, blocking), assets in grouped.items():
+        line = f"{', '.join(assets)}: {check}" + (f"\n{_indented(description)}" if description else "")
+        (blocking_lines if blocking else warning_lines).append(line)
+    return blocking_lines, warning_lines
+
+
 @dataclass
 class RunReport:
     published: bool
@@ -49,17 +67,7 @@ class RunReport:
             report.published_metadata = _plain_metadata(materialized[PUBLISHED].materialization.metadata)
         if PUBLISHED_POSTGRES in materialized:
             report.postgres = _plain_metadata(materialized[PUBLISHED_POSTGRES].materialization.metadata)
-        # One line per check and outcome: a family's gate is reported on both of its channels' assets.
-        grouped: dict[tuple[str, str, bool], list[str]] = {}
-        for evaluation in result.get_asset_check_evaluations():
-            if evaluation.passed:
-                continue
-            blocking = evaluation.severity == dg.AssetCheckSeverity.ERROR
-            key = (evaluation.check_name, evaluation.description or "", blocking)
-            grouped.setdefault(key, []).append(evaluation.asset_key.to_user_string())
-        for (check, description, blocking), assets in grouped.items():
-            line = f"{', '.join(assets)}: {check}" + (f"\n{_indented(description)}" if description else "")
-            (report.failed_checks if blocking else report.warnings).append(line)
+        report.failed_checks, report.warnings = failed_checks(result.get_asset_check_evaluations())
         for event in result.get_step_failure_events():
             error = event.step_failure_data.error
             if error is None or error.cls_name == "DagsterAssetCheckFailedError":

@@ -76,5 +76,10 @@ class Settings:
         return self.quality / "docs"
 
     @property
+    def dbt_docs(self) -> Path:
+        """dbt's documentation site for the warehouse (`ndc docs`)."""
+        return self.home / "docs" / "dbt"
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"

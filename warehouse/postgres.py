@@ -19,6 +19,7 @@ import io
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,8 +176,10 @@ def _grant(cur: psycopg.Cursor, schema: str, role: str, dbname: str) -> None:
     cur.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(target, reader))
 
 
-def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str = READER_ROLE) -> PostgresPublishResult:
-    """Replace `schema` in the PostgreSQL database at `dsn` with the same schema of the serving file."""
+def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str = READER_ROLE,
+                     on_table: Callable[[int, int, PublishedTable], None] | None = None) -> PostgresPublishResult:
+    """Replace `schema` in the PostgreSQL database at `dsn` with the same schema of the serving file.
+    `on_table(done, total, table)` reports progress after each table is loaded."""
     staging = f"{schema}__new"
     con = duckdb.connect()
     try:
@@ -196,6 +199,8 @@ def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str
                         sql.Identifier(staging), sql.Literal(schema_comment[0])))
                 for table in tables:
                     published.append(PublishedTable(schema, table.name, _load(con, pg, table, schema, staging)))
+                    if on_table:
+                        on_table(len(published), len(tables), published[-1])
             _swap(pg, schema, staging, role)
     finally:
         con.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,8 +49,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> PublishResult:
-    """Copy `schemas` of the build database into a new serving file and swap it in atomically."""
+def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
+                   on_table: Callable[[int, int, PublishedTable], None] | None = None) -> PublishResult:
+    """Copy `schemas` of the build database into a new serving file and swap it in atomically.
+    `on_table(done, total, table)` reports progress after each table is copied."""
     serving_db = Path(serving_db)
     serving_db.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving_db.with_name(f".{serving_db.name}.{uuid.uuid4().hex}.tmp")
@@ -58,14 +61,17 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
     try:
         con.execute(f"ATTACH {_literal(Path(build_db).as_posix())} AS build (READ_ONLY)")
         con.execute(f"ATTACH {_literal(tmp.as_posix())} AS serving (STORAGE_VERSION {_literal(SERVING_STORAGE_VERSION)})")
+        todo = con.execute(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE database_name = 'build' "
+            f"AND schema_name IN ({', '.join('?' for _ in schemas)}) ORDER BY schema_name, table_name",
+            list(schemas),
+        ).fetchall()
         for schema in schemas:
             con.execute(f"CREATE SCHEMA serving.{_quote(schema)}")
-            for name, comment in con.execute(
-                "SELECT table_name, comment FROM duckdb_tables() "
-                "WHERE database_name = 'build' AND schema_name = ? ORDER BY table_name",
-                [schema],
-            ).fetchall():
-                tables.append(_copy_table(con, schema, name, comment))
+        for schema, name, comment in todo:
+            tables.append(_copy_table(con, schema, name, comment))
+            if on_table:
+                on_table(len(tables), len(todo), tables[-1])
         con.execute("DETACH serving")
         con.execute("DETACH build")
     except BaseException:

@@ -60,9 +60,9 @@ def raw_locations(build_db: Path, store: RawStore, home: Path) -> dict[str, str]
     return locations
 
 
-def dbt_vars(locations: dict[str, str]) -> list[str]:
-    """The `dbt build` arguments that hand the raw locations to the Spark sources macro."""
-    return ["--vars", json.dumps({RAW_LOCATIONS_VAR: locations})]
+def dbt_vars(locations: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The dbt vars that hand the raw locations to the Spark sources macro."""
+    return {RAW_LOCATIONS_VAR: locations}
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@
 {%- endmacro %}
 
 {#- The latest filings the fact does not hold in this revision yet: a new filing, a new revision, or the same
-    revision delivered again. A full build takes them all. -#}
+    revision delivered again. A full build takes them all. An incremental run for some reporting years only
+    (vars period_from/period_to, set by a Dagster run over those year partitions) takes only those years. -#}
 {% macro new_filings(filings_model) -%}
     select * from {{ ref(filings_model) }} as latest
     {%- if is_incremental() %}
@@ -31,7 +32,15 @@
           and existing.revision = latest.revision
           and existing.loaded_at = latest.loaded_at
     )
+    {%- if period_window() %}
+      and latest.period between {{ var('period_from') }} and {{ var('period_to') }}
     {%- endif %}
+    {%- endif %}
+{%- endmacro %}
+
+{#- True when the run is restricted to some reporting years; a plain `dbt build` is not. -#}
+{% macro period_window() -%}
+    {{ return(var('period_from', none) is not none and var('period_to', none) is not none) }}
 {%- endmacro %}
 
 {#- delete+insert on DuckDB; merge on Spark (on a Delta, Iceberg or Hudi table: see filing_fact_config). -#}
@@ -48,7 +57,7 @@
 {%- endmacro %}
 
 {#- Post-hook: a filing that is no longer delivered at all (a province re-delivered the file without it) leaves the
-    fact too, so an incremental fact always equals a full rebuild. -#}
+    fact too, so an incremental fact always equals a full rebuild. A run for some years withdraws only in those. -#}
 {% macro delete_withdrawn_filings(filings) -%}
     {%- if is_incremental() -%}
     {{ return(adapter.dispatch('delete_withdrawn_filings', 'ndc')(filings)) }}
@@ -57,11 +66,14 @@
 
 {% macro default__delete_withdrawn_filings(filings) -%}
     delete from {{ this }} where filing_id not in (select filing_id from {{ filings }})
+    {%- if period_window() %} and period between {{ var('period_from') }} and {{ var('period_to') }}{% endif %}
 {%- endmacro %}
 
 {% macro spark__delete_withdrawn_filings(filings) -%}
     merge into {{ this }} as existing
     using (select filing_id from {{ filings }}) as delivered
     on existing.filing_id = delivered.filing_id
-    when not matched by source then delete
+    when not matched by source
+    {%- if period_window() %} and existing.period between {{ var('period_from') }} and {{ var('period_to') }}{% endif %}
+    then delete
 {%- endmacro %}

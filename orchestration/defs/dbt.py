@@ -14,6 +14,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from ingestion.landing import RawStore
+from orchestration.partitions import SINGLE_RUN, YEARS, dbt_period_vars, run_years
 from orchestration.resources import NdcResource
 from orchestration.settings import DBT_PROJECT_DIR
 from warehouse.publish import PUBLISHED_SCHEMAS
@@ -21,14 +22,16 @@ from warehouse.publish import PUBLISHED_SCHEMAS
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 DBT_ASSETS_NAME = "dbt_models"  # the op that runs `dbt build`; run config addresses it by this name
 OWNERS = ["team:data-platform"]
-# The asset group of each folder under models/ (and of seeds), i.e. the layer a reader sees in the graph.
-GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "core": "core", "evaluation": "evaluation", "ops": "core"}
+# The asset group of each folder under models/ (and of seeds), i.e. the layer a reader sees in the graph. The
+# reference seeds are sources like the landed filings, so they sit in `raw`; the delivery accounting in `quality`.
+GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "core": "core", "evaluation": "evaluation",
+                   "ops": "quality"}
 
 
 def group_for(fqn: list[str], resource_type: str) -> str:
     """The asset group of a dbt node from its fully qualified name (project, folders…, name)."""
     if resource_type == "seed":
-        return "reference"
+        return "raw"
     for folder in reversed(fqn[1:-1]):
         if folder in GROUP_BY_FOLDER:
             return GROUP_BY_FOLDER[folder]
@@ -49,6 +52,10 @@ class NdcTranslator(DagsterDbtTranslator):
             owners=OWNERS,
             kinds={"dbt", "duckdb"},
         )
+
+    def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> dg.PartitionsDefinition | None:
+        # The incremental facts are partitioned by reporting year; every other model is rebuilt whole each run.
+        return YEARS if dbt_resource_props.get("config", {}).get("materialized") == "incremental" else None
 
 
 @cache
@@ -81,10 +88,17 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def dbt_build_args(full_refresh: bool = False) -> list[str]:
+def dbt_build_args(full_refresh: bool = False, period_vars: Mapping[str, int] | None = None,
+                   engine_vars: Mapping[str, Any] | None = None) -> list[str]:
     """`dbt build` for a pipeline run. Unit tests check the models' logic on fixtures, not the data: they run in
-    `make test` (tests/dbt/test_unit_tests.py), not in every nightly run."""
-    return ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
+    `make test` (tests/dbt/test_unit_tests.py), not in every nightly run. `period_vars` restrict the incremental
+    facts to some reporting years (orchestration/partitions.py); a full refresh always rebuilds every year.
+    `engine_vars` are what a target other than DuckDB needs (the raw locations on Spark)."""
+    args = ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
+    dbt_vars = {**(period_vars if period_vars and not full_refresh else {}), **(engine_vars or {})}
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+    return args
 
 
 class DbtRunConfig(dg.Config):
@@ -100,14 +114,20 @@ def _check_manifest() -> None:
 def dbt_models() -> dg.AssetsDefinition:
     _check_manifest()
 
-    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=NdcTranslator(), project=dbt_project(), name=DBT_ASSETS_NAME)
+    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=NdcTranslator(), project=dbt_project(), name=DBT_ASSETS_NAME,
+                backfill_policy=SINGLE_RUN)
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, config: DbtRunConfig):
         settings = ndc.settings
-        args = dbt_build_args(config.full_refresh)
+        first, last = run_years(context.run.tags)
+        if first:
+            context.log.info(f"reporting years {first}-{last}: " + ("every year (full refresh)" if config.full_refresh
+                             else "the incremental facts take only these years' filings"))
+        engine_vars = None
         if settings.builds_on_spark:
             from warehouse.spark import dbt_vars, raw_locations
 
-            args += dbt_vars(raw_locations(settings.build_db, RawStore(settings.raw), settings.home))
+            engine_vars = dbt_vars(raw_locations(settings.build_db, RawStore(settings.raw), settings.home))
+        args = dbt_build_args(config.full_refresh, dbt_period_vars(first, last), engine_vars)
         with environment(settings.child_environment()):
             invocation = dbt.cli(args, context=context)
             yield from invocation.stream()

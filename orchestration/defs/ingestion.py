@@ -1,4 +1,9 @@
-"""Raw assets: each family's deliveries, per channel, landed into the raw layer."""
+"""Raw assets: each family's deliveries, per channel, landed into the raw layer.
+
+They are partitioned by reporting year, but a run of any years lands every pending delivery: a province-day file
+or an API page can carry filings (corrections) of several years, and the ledger makes landing idempotent. What a
+run landed is recorded as `periods_touched`, from which the nightly chain rebuilds exactly those years.
+"""
 
 from collections.abc import Callable
 
@@ -8,8 +13,15 @@ import duckdb
 from ingestion.api_client import ApiClient
 from ingestion.api_landing import land_api
 from ingestion.contracts import FAMILIES
-from ingestion.landing import RawStore, land_file_drops, refresh_raw_schema
+from ingestion.landing import (
+    RawStore,
+    land_file_drops,
+    refresh_raw_schema,
+    touched_periods,
+)
+from orchestration import freshness
 from orchestration.defs.quality import warm_up
+from orchestration.partitions import SINGLE_RUN, YEARS
 from orchestration.resources import NdcResource
 from orchestration.settings import Settings
 
@@ -58,25 +70,46 @@ def land_from_api(context: dg.AssetExecutionContext, settings: Settings, store: 
 
 
 def raw_asset(family: str, channel: str, land: Lander, description: str) -> dg.AssetsDefinition:
+    view = f"raw.{family}_{channel}"
+
     @dg.asset(
         key=["raw", f"{family}_{channel}"],
         group_name="raw",
         kinds={"python", "parquet", "duckdb"},
         owners=OWNERS,
         description=description,
+        partitions_def=YEARS,
+        backfill_policy=SINGLE_RUN,
+        freshness_policy=freshness.RAW,
     )
     def _asset(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
-        warm_up()  # the raw gates come next: Great Expectations is imported while this lands
+        if context.job_def.asset_layer.asset_graph.asset_check_keys:
+            warm_up()  # the run's gates come next: Great Expectations is imported while this lands
         settings = ndc.settings
         store = RawStore(settings.raw)
+        before = store.period_stamps(family)
         metadata = land(context, settings, store, family)
+        touched = touched_periods(before, store.period_stamps(family))
         settings.build_db.parent.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(settings.build_db)) as con:
             counts = refresh_raw_schema(con, store, families=[family])
-        metadata["rows_in_raw"] = counts[f"raw.{family}_{channel}"]
+            by_period = dict(con.execute(f"SELECT period, count(*) FROM {view} GROUP BY period ORDER BY period").fetchall())
+        metadata["rows_in_raw"] = counts[view]
+        metadata["dagster/row_count"] = counts[view]
+        metadata["rows_by_period"] = dg.MetadataValue.json({str(k): v for k, v in by_period.items()})
+        # Every period this landing changed, whatever years the run was for: the rebuild takes these.
+        metadata["periods_touched"] = dg.MetadataValue.json(touched)
+        if touched:
+            context.log.info(f"{view}: rows changed in periods {', '.join(map(str, touched))}")
         return dg.MaterializeResult(metadata=metadata)
 
     return _asset
+
+
+def landing_assets() -> dg.AssetSelection:
+    """The assets that land deliveries (the ledger and the quarantine are written by them, not materialized)."""
+    return dg.AssetSelection.assets(*(dg.AssetKey(["raw", f"{name}_{channel}"]) for name in FAMILIES
+                                      for channel in ("files", "api")))
 
 
 def defs() -> dg.Definitions:
@@ -92,4 +125,16 @@ def defs() -> dg.Definitions:
             f"{family.chinese_name} from the national reporting system's API (NDC_API_URL), pulled after the "
             "family's watermark, each record exactly once.",
         ))
+    assets += [
+        dg.AssetSpec(
+            ["raw", "ingest_accounting"], group_name="raw", kinds={"duckdb", "json"}, owners=OWNERS,
+            description="The delivery ledger (raw/_deliveries/*.jsonl as a view): one row per file or API page "
+            "attempted, with rows read, landed and quarantined, or why it was rejected. Written by every raw asset.",
+        ),
+        dg.AssetSpec(
+            ["raw", "quarantine"], group_name="raw", kinds={"parquet", "duckdb"}, owners=OWNERS,
+            description="Records that broke a rule of the filing contract (raw/_quarantine/), with the rule, a reason "
+            "and their lineage. Written by every raw asset; never published.",
+        ),
+    ]
     return dg.Definitions(assets=assets)

@@ -1,4 +1,11 @@
-"""Jobs, the nightly schedule and the landing sensor."""
+"""Jobs, the nightly schedule, the sensors that chain landing to a rebuild of the years it touched, and the
+run-failure summary.
+
+The nightly chain: at 02:00 China Standard Time `nightly_refresh` runs `ndc_land` (every pending API page and file
+drop lands, whatever its year). When that run succeeds, `rebuild_touched_years` reads the periods the landing
+changed (`periods_touched` on each raw asset) and requests one `ndc_full_refresh` run over those years, corrected
+earlier years included. `landing_sensor` starts the same chain when a province drops a file during the day.
+"""
 
 
 import hashlib
@@ -6,15 +13,19 @@ import hashlib
 import dagster as dg
 
 from ingestion.landing import RawStore, pending_deliveries
+from orchestration.defs.ingestion import landing_assets
+from orchestration.failures import failure_summary, touched_years_of_run
+from orchestration.partitions import all_years_tags, covering_range, range_tags
 from orchestration.resources import NdcResource
 from orchestration.settings import Settings
 
 FULL_REFRESH_JOB = "ndc_full_refresh"
+LAND_JOB = "ndc_land"
 NIGHTLY_CRON = "0 2 * * *"
 NIGHTLY_TIMEZONE = "Asia/Shanghai"
 
-# The run tag the Dagster service's run queue limits to one run per value (orchestration/deploy/dagster.yaml): one writer per
-# warehouse, whichever way a run starts (schedule, sensor, the UI, `ndc run`).
+# The run tag the Dagster service's run queue limits to one run per value (orchestration/deploy/dagster.yaml): one
+# writer per warehouse, whichever way a run starts (schedule, sensors, the UI, `ndc run`).
 WAREHOUSE_TAG = "ndc/warehouse"
 
 
@@ -27,29 +38,45 @@ def full_refresh_job(settings: Settings):
     return dg.define_asset_job(
         FULL_REFRESH_JOB,
         selection=dg.AssetSelection.all(),
-        description="Land every delivery, build every model, run every gate and publish when all pass.",
+        description="Land every delivery, build every model, run every gate and publish when all pass. Partitioned "
+        "by reporting year: the incremental facts rebuild only the run's years (every year for `ndc run`).",
         # One DuckDB writer: steps run one after another in one process.
         executor_def=dg.in_process_executor,
         tags=warehouse_tags(settings),
     )
 
 
-nightly = dg.ScheduleDefinition(
+def land_job(settings: Settings):
+    return dg.define_asset_job(
+        LAND_JOB,
+        selection=landing_assets().without_checks(),
+        description="Land every pending API page and file drop into the raw layer (all years: a delivery can correct "
+        "earlier years). Its success starts the rebuild of the years it touched (sensor rebuild_touched_years).",
+        executor_def=dg.in_process_executor,
+        tags=warehouse_tags(settings),  # it writes the raw layer and the build database's raw views
+    )
+
+
+@dg.schedule(
     name="nightly_refresh",
-    job_name=FULL_REFRESH_JOB,
+    job_name=LAND_JOB,
     cron_schedule=NIGHTLY_CRON,
     execution_timezone=NIGHTLY_TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="02:00 China Standard Time, after the reporting system's day closes.",
+    description="02:00 China Standard Time, after the reporting system's day closes: pull the day's API deliveries "
+    "and land pending file drops; the years they touch are rebuilt next (rebuild_touched_years).",
 )
+def nightly_refresh(context: dg.ScheduleEvaluationContext):
+    return dg.RunRequest(tags={**all_years_tags(), "ndc/trigger": "nightly"})
 
 
 @dg.sensor(
     name="landing_sensor",
-    job_name=FULL_REFRESH_JOB,
+    job_name=LAND_JOB,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts a refresh when a province drops a new or changed file into $NDC_HOME/landing/.",
+    description="Lands a province's new or changed file in $NDC_HOME/landing/ as it arrives; the years it touches "
+    "are rebuilt next (rebuild_touched_years).",
 )
 def landing_sensor(context: dg.SensorEvaluationContext, ndc: NdcResource):
     settings = ndc.settings
@@ -60,9 +87,55 @@ def landing_sensor(context: dg.SensorEvaluationContext, ndc: NdcResource):
     run_key = hashlib.sha256("\n".join(f"{s}|{size}|{mtime}" for s, size, mtime in sorted(pending)).encode()).hexdigest()
     return dg.RunRequest(
         run_key=run_key,
-        tags={"ndc/trigger": "landing", "ndc/deliveries": str(len(pending))},
+        tags={**all_years_tags(), "ndc/trigger": "landing", "ndc/deliveries": str(len(pending))},
     )
 
 
+def rebuild_touched_years(land, full_refresh) -> dg.SensorDefinition:
+    """The sensor that follows a successful landing run with one rebuild of the years it touched."""
+
+    @dg.run_status_sensor(
+        name="rebuild_touched_years",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[land],
+        request_job=full_refresh,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="After a landing run, one run over the reporting years whose raw rows it changed.",
+    )
+    def _rebuild(context: dg.RunStatusSensorContext):
+        run = context.dagster_run
+        touched = touched_years_of_run(context.instance, run.run_id)
+        if not touched:
+            return dg.SkipReason(f"landing run {run.run_id} changed no reporting year")
+        # Years outside the partitions (a filing for a year the reference does not cover) need every year's run.
+        first, last = covering_range(touched) or (None, None)
+        tags = range_tags(first, last) if first else all_years_tags()
+        return dg.RunRequest(
+            run_key=f"rebuild-{run.run_id}",
+            tags={**tags, "ndc/trigger": "landed", "ndc/periods": ",".join(map(str, touched)), "ndc/land_run": run.run_id},
+        )
+
+    return _rebuild
+
+
+@dg.run_failure_sensor(
+    name="run_failure_summary",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Writes $NDC_HOME/reports/failures/<run id>.txt for a failed run: the failing steps and checks.",
+)
+def run_failure_summary(context: dg.RunFailureSensorContext, ndc: NdcResource):
+    run = context.dagster_run
+    text = failure_summary(context.instance, run)
+    target = ndc.settings.home / "reports" / "failures" / f"{run.run_id}.txt"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text + "\n", encoding="utf-8")
+    context.log.error(text)
+
+
 def defs(settings: Settings) -> dg.Definitions:
-    return dg.Definitions(jobs=[full_refresh_job(settings)], schedules=[nightly], sensors=[landing_sensor])
+    full_refresh, land = full_refresh_job(settings), land_job(settings)
+    return dg.Definitions(
+        jobs=[full_refresh, land],
+        schedules=[nightly_refresh],
+        sensors=[landing_sensor, rebuild_touched_years(land, full_refresh), run_failure_summary],
+    )

@@ -8,6 +8,7 @@ file, so both serving copies hold the same tables and neither ever holds a perso
 import dagster as dg
 
 from orchestration.defs.dbt import published_models
+from orchestration import freshness
 from orchestration.resources import NdcResource
 from warehouse.publish import publish_duckdb
 
@@ -18,6 +19,13 @@ def _tables(result) -> dg.MetadataValue:
     return dg.MetadataValue.json({f"{t.schema}.{t.name}": t.rows for t in result.tables})
 
 
+def _progress(context: dg.AssetExecutionContext, target: str):
+    def report(done: int, total: int, table) -> None:
+        context.log.info(f"{target}: {done}/{total} tables, {table.schema}.{table.name} ({table.rows:,} rows)")
+
+    return report
+
+
 def serving_duckdb_asset() -> dg.AssetsDefinition:
     @dg.asset(
         key=SERVING_DUCKDB,
@@ -25,15 +33,19 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
         deps=published_models(),
         kinds={"duckdb"},
         owners=["team:data-platform"],
+        freshness_policy=freshness.PUBLISHED,
         description="warehouse/serving.duckdb: the `analytics` schema BI reads, swapped in atomically after the gates.",
     )
     def _serving(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
         settings = ndc.settings
-        result = publish_duckdb(settings.build_db, settings.serving_db)
+        result = publish_duckdb(settings.build_db, settings.serving_db, on_table=_progress(context, "serving.duckdb"))
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}")
-        return dg.MaterializeResult(
-            metadata={"path": dg.MetadataValue.path(str(result.path)), "tables": _tables(result), "rows": result.rows}
-        )
+        metadata = {"path": dg.MetadataValue.path(str(result.path)), "tables": _tables(result), "rows": result.rows,
+                    "dagster/row_count": result.rows}
+        docs = settings.dbt_docs / "static_index.html"  # `ndc docs` writes it: the models' documentation
+        if docs.exists():
+            metadata["dbt_docs"] = dg.MetadataValue.url(docs.as_uri())
+        return dg.MaterializeResult(metadata=metadata)
 
     return _serving
 
@@ -45,6 +57,7 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
         deps=[SERVING_DUCKDB],
         kinds={"postgres"},
         owners=["team:data-platform"],
+        freshness_policy=freshness.PUBLISHED,
         description="The `analytics` schema in PostgreSQL (NDC_PUBLISH_POSTGRES_DSN), replaced in one transaction "
         "from the serving file; readable by the role bi_reader only. Does nothing when the DSN is unset.",
     )
@@ -55,7 +68,7 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
             return dg.MaterializeResult(metadata={"postgres_configured": False})
         from warehouse.postgres import publish_postgres  # psycopg: only when publishing to PostgreSQL
 
-        result = publish_postgres(ndc.settings.serving_db, dsn)
+        result = publish_postgres(ndc.settings.serving_db, dsn, on_table=_progress(context, "PostgreSQL"))
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.target}")
         return dg.MaterializeResult(
             metadata={

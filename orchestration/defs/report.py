@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from orchestration import freshness
 from orchestration.resources import NdcResource
 
 REPORT_FILE = "evaluation.html"
@@ -15,6 +16,7 @@ def evaluation_report_asset() -> dg.AssetsDefinition:
         deps=[dg.AssetKey(["published", "serving_duckdb"])],
         kinds={"html", "plotly"},
         owners=["team:data-platform"],
+        freshness_policy=freshness.PUBLISHED,
         description="reports/evaluation.html: zone ranking with the bottom decile marked, regions compared, "
         "technology flows between provinces, HTE and SME funnels and trends by year, drawn from the published marts.",
     )

@@ -35,6 +35,8 @@ def graph_of(definitions: dg.Definitions) -> dict:
         "schedules": sorted(
             [s.name, s.cron_schedule, s.execution_timezone] for s in definitions.schedules or []
         ),
+        "sensors": sorted(s.name for s in definitions.sensors or []),
+        "partitioned_by_year": sorted(n.key.to_user_string() for n in graph.asset_nodes if n.partitions_def),
     }
 
 

@@ -1,0 +1,229 @@
+"""The operator's controls: year partitions and backfills, the nightly chain that rebuilds the years a landing
+touched, the run-failure summary, freshness policies, asset groups by layer, and dbt's documentation site."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from ingestion.contracts import ENTERPRISE
+from ingestion.landing import RawStore, land_file_drops, touched_periods
+from orchestration.definitions import build_definitions, defs
+from orchestration.defs.dbt import MANIFEST, dbt_build_args
+from orchestration.defs.jobs import LAND_JOB, run_failure_summary
+from orchestration.partitions import (
+    YEARS,
+    all_years_tags,
+    covering_range,
+    dbt_period_vars,
+    parse_year_range,
+    reporting_years,
+    run_years,
+)
+from orchestration.resources import NdcResource
+from orchestration.settings import Settings
+from tests.conftest import PublishedSample, deliver, run_ndc
+from tests.orchestration.test_end_to_end import duplicate_report_delivery
+
+LAYERS = {"raw", "staging", "core", "evaluation", "quality", "published"}
+
+
+# ---- partitions: pure helpers ----
+
+def test_reporting_years_run_from_2019_to_last_year():
+    import datetime as dt
+
+    assert reporting_years(dt.date(2026, 11, 22)) == [str(y) for y in range(2019, 2026)]
+    assert reporting_years(dt.date(2027, 1, 1))[-1] == "2026"
+
+
+def test_a_year_range_is_parsed_and_checked_against_the_partitions():
+    known = [str(y) for y in range(2019, 2026)]
+    assert parse_year_range("2022", known) == ("2022", "2022")
+    assert parse_year_range("2021-2023", known) == ("2021", "2023")
+    with pytest.raises(ValueError, match="not a reporting year"):
+        parse_year_range("2018-2020", known)
+    with pytest.raises(ValueError, match="comes before"):
+        parse_year_range("2023-2021", known)
+
+
+def test_only_a_run_over_some_years_restricts_the_facts():
+    keys = YEARS.get_partition_keys()
+    assert dbt_period_vars(keys[0], keys[-1]) == {}  # every year: exactly a plain dbt build
+    assert dbt_period_vars(None, None) == {}
+    assert dbt_period_vars("2021", "2022") == {"period_from": 2021, "period_to": 2022}
+    assert dbt_build_args(False, {"period_from": 2021, "period_to": 2022})[-2:] == [
+        "--vars", '{"period_from": 2021, "period_to": 2022}']
+    assert "--vars" not in dbt_build_args(True, {"period_from": 2021, "period_to": 2022})  # full refresh: all years
+    assert run_years(all_years_tags()) == (keys[0], keys[-1])
+    assert run_years({"dagster/partition": "2022"}) == ("2022", "2022")
+    assert covering_range([2024, 2021], keys) == ("2021", "2024")
+    assert covering_range([1999], keys) is None
+
+
+# ---- the graph an operator sees ----
+
+def test_the_graph_is_grouped_by_layer_and_described():
+    graph = defs.resolve_asset_graph()
+    nodes = list(graph.asset_nodes)
+    assert {n.group_name for n in nodes} == LAYERS
+    for node in nodes:
+        assert node.description, f"{node.key.to_user_string()} has no description"
+        assert node.owners, f"{node.key.to_user_string()} has no owner"
+        if node.is_materializable:
+            assert node.kinds, f"{node.key.to_user_string()} has no kinds"
+    fact = graph.get(dg.AssetKey(["analytics", "fct_enterprise_annual"]))
+    assert "dagster/column_schema" in fact.metadata  # the columns from the dbt manifest
+
+
+def test_raw_assets_and_facts_are_partitioned_by_year_and_backfill_in_one_run():
+    graph = defs.resolve_asset_graph()
+    partitioned = {n.key.to_user_string() for n in graph.asset_nodes if n.partitions_def is not None}
+    assert partitioned == {f"raw/{f}_{c}" for f in ("enterprise", "incubator", "contract", "zone")
+                           for c in ("files", "api")} | {
+        "analytics/fct_enterprise_annual", "analytics/fct_carrier_annual", "analytics/fct_tech_contract",
+        "analytics/fct_zone_annual"}
+    for key in partitioned:
+        node = graph.get(dg.AssetKey.from_user_string(key))
+        assert node.partitions_def.get_partition_keys() == YEARS.get_partition_keys()
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_raw_and_published_assets_have_freshness_policies():
+    graph = defs.resolve_asset_graph()
+    for node in graph.asset_nodes:
+        if node.key.path[0] == "published" or (node.key.path[0] == "raw" and node.is_materializable
+                                               and node.group_name == "raw" and "python" in node.kinds):
+            assert node.freshness_policy is not None, node.key.to_user_string()
+
+
+# ---- landing, touched years and the rebuild they start ----
+
+def test_a_correction_of_an_earlier_year_touches_that_year_only(ndc_home: Path):
+    store = RawStore(ndc_home / "raw")
+    land_file_drops(ndc_home / "landing", store, "enterprise")
+    before = store.period_stamps("enterprise")
+    assert land_file_drops(ndc_home / "landing", store, "enterprise").landed == []  # nothing pending: untouched
+    assert touched_periods(before, store.period_stamps("enterprise")) == []
+    record = {"filing_id": "ENT-2021-CORRECTION", "revision": "2", "period": "2021",
+              "submitted_at": "2024-03-01T10:00:00+08:00", "uscc": "91110000MA0000000X", "name": "更正企业",
+              "region_code": "110000"}
+    # A 2024 province-day file in the 2023 folder carries a correction of 2021.
+    deliver(ndc_home, "enterprise", 2023, "110000_20240301.csv", [{k: record[k] for k in ENTERPRISE.required_keys}])
+    land_file_drops(ndc_home / "landing", store, "enterprise")
+    assert touched_periods(before, store.period_stamps("enterprise")) == [2021]
+
+
+def test_the_nightly_landing_requests_one_rebuild_of_the_years_it_touched(ndc_home: Path, tmp_path: Path):
+    settings = Settings(home=ndc_home)
+    definitions = build_definitions(settings)
+    job = definitions.resolve_job_def(LAND_JOB)
+    sensor = definitions.resolve_sensor_def("rebuild_touched_years")
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, tags={**all_years_tags(), "ndc/trigger": "nightly"})
+        assert result.success
+        steps = {e.step_key for e in result.all_events if e.is_step_success}
+        assert all(s.startswith("raw__") for s in steps), "landing runs no build step"
+        success = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS)
+        context = dg.build_run_status_sensor_context(
+            sensor_name="rebuild_touched_years", dagster_instance=instance, dagster_run=result.dagster_run,
+            dagster_event=success)
+        request = sensor(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["ndc/periods"] == "2022,2023"  # the sample's years, as landed
+    assert request.partition_key_range == dg.PartitionKeyRange("2022", "2023")  # one run over them
+    assert request.run_key == f"rebuild-{result.run_id}"
+
+
+def test_the_nightly_schedule_lands_every_year_at_two_in_shanghai():
+    from orchestration.defs.jobs import nightly_refresh
+
+    assert (nightly_refresh.cron_schedule, nightly_refresh.execution_timezone) == ("0 2 * * *", "Asia/Shanghai")
+    assert nightly_refresh.job_name == LAND_JOB
+    request = nightly_refresh(dg.build_schedule_context())
+    keys = YEARS.get_partition_keys()
+    assert request.partition_key_range == dg.PartitionKeyRange(keys[0], keys[-1])
+
+
+# ---- backfilling years with ndc run ----
+
+def _fact_revision(home: Path, filing_id: str) -> str | None:
+    con = duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True)
+    try:
+        row = con.execute("SELECT revision FROM analytics.fct_enterprise_annual WHERE filing_id = ?",
+                          [filing_id]).fetchone()
+    finally:
+        con.close()
+    return row and str(row[0])
+
+
+def test_a_year_backfill_rebuilds_that_year_and_leaves_the_others(published_sample: PublishedSample, tmp_path: Path):
+    home = published_sample.copy_to(tmp_path / "ndc")
+    con = duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True)
+    try:
+        filing_id, revision, uscc, name, region = con.execute(
+            "SELECT f.filing_id, f.revision, e.uscc, e.name, f.region_code FROM analytics.fct_enterprise_annual f "
+            "JOIN analytics.dim_enterprise e USING (enterprise_key) WHERE f.period = 2022 ORDER BY f.filing_id LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    corrected = {"filing_id": filing_id, "revision": str(int(revision) + 5), "period": "2022",
+                 "submitted_at": "2024-03-01T10:00:00+08:00", "uscc": uscc, "name": name, "region_code": region}
+    # The correction of 2022 arrives in a 2024 province-day file, in the 2023 folder.
+    deliver(home, "enterprise", 2023, "110000_20240301.csv", [{k: corrected[k] for k in ENTERPRISE.required_keys}])
+
+    other = run_ndc(home, "run", "--years", "2023")
+    assert other.returncode == 0, other.stdout + other.stderr[-3000:]
+    assert "timings:" in other.stdout
+    assert "enabled: true" in (home / "dagster" / "dagster.yaml").read_text()  # freshness is evaluated
+    assert _fact_revision(home, filing_id) == str(revision), "a 2023 backfill must leave 2022's fact alone"
+
+    backfill = run_ndc(home, "run", "--years", "2022")
+    assert backfill.returncode == 0, backfill.stdout + backfill.stderr[-3000:]
+    assert _fact_revision(home, filing_id) == corrected["revision"]
+
+    bad = run_ndc(home, "run", "--years", "1999")
+    assert bad.returncode == 2 and "not a reporting year" in bad.stderr
+
+
+# ---- what a failed run leaves for the operator ----
+
+def test_a_failed_run_leaves_a_summary_naming_the_failing_check(published_sample: PublishedSample, tmp_path: Path):
+    home = published_sample.copy_to(tmp_path / "ndc")
+    duplicate_report_delivery(home)
+    blocked = run_ndc(home, "run", "--years", "2022")
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr[-3000:]
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        run = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=1)[0]
+        failure = next(e.dagster_event for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE))
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_summary", dagster_instance=instance, dagster_run=run, dagster_event=failure,
+            resources={"ndc": NdcResource(home=str(home))},
+        ).for_run_failure()
+        run_failure_summary(context)
+    summary = (home / "reports" / "failures" / f"{run.run_id}.txt").read_text(encoding="utf-8")
+    assert "FAILED, years 2022-2022" in summary
+    assert "gates_published" in summary  # the failing step
+    assert "analytics/fct_enterprise_annual: gx_fct_enterprise_annual" in summary  # the failing check
+    assert "one_report_per_enterprise_and_year" in summary  # and the expectation
+    assert "nothing was published" in summary
+
+
+# ---- dbt docs ----
+
+def test_dbt_docs_are_generated_for_every_published_model(published_sample: PublishedSample, tmp_path: Path):
+    home = published_sample.copy_to(tmp_path / "ndc")
+    result = run_ndc(home, "docs")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    site = home / "docs" / "dbt"
+    assert (site / "index.html").exists() and (site / "static_index.html").stat().st_size > 100_000
+    catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
+    catalogued = {f"{n['metadata']['schema']}.{n['metadata']['name']}" for n in catalog["nodes"].values()}
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    published = {f"{n['schema']}.{n['name']}" for n in manifest["nodes"].values()
+                 if n["resource_type"] == "model" and n["schema"] in ("analytics", "ops")}
+    assert published and published <= catalogued
