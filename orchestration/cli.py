@@ -22,6 +22,7 @@ import click
 from orchestration.settings import Settings
 
 EXIT_BLOCKED = 1
+EXIT_LOCKED = 3  # another run writes to the same NDC_HOME
 
 
 def _settings() -> Settings:
@@ -119,6 +120,13 @@ def run_config(full_refresh: bool = False) -> dict:
 def run(full_refresh: bool) -> None:
     settings = _settings()
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    from warehouse.run_lock import RunLock, RunLocked
+
+    try:
+        lock = RunLock(settings.home)  # held until this process ends, however it ends
+    except RunLocked as exc:
+        click.echo(f"ndc run: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
     click.echo(f"NDC_HOME = {settings.home}", err=True)
 
     import dagster as dg
@@ -141,6 +149,7 @@ def run(full_refresh: bool) -> None:
     report = RunReport.from_result(result, steps)
     click.echo("", err=True)
     click.echo(report.render(settings, time.perf_counter() - started))
+    lock.release()
     if not report.published or report.errors:
         sys.exit(EXIT_BLOCKED)
 
