@@ -41,6 +41,7 @@ def counts(db: Path) -> dict[str, int]:
 def test_after_a_run_every_record_read_is_landed_or_quarantined_and_every_landed_one_published(
         published_sample: PublishedSample):
     figures = counts(published_sample.settings.build_db)
+    print(f"\nrecords accounted for: {figures}")
     assert figures["read"] == figures["landed"] + figures["quarantined"]
     assert figures["quarantined"] > 0 and figures["rejected_files"] > 0  # the sample's defects are in the count
     # Published rows are fewer than landed ones only by revisions superseded and identical re-deliveries.

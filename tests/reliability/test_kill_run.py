@@ -91,7 +91,7 @@ def test_runs_killed_at_random_moments_converge_and_readers_never_see_a_partial_
                 attempts += 1
                 log = tmp_path / f"run-{attempts}.log"
                 process = start_run(home, env, log)
-                delay = rng.uniform(0.5, 0.9 * undisturbed_s)
+                delay = rng.uniform(0.1, 0.7) * undisturbed_s
                 try:
                     process.wait(timeout=delay)
                     continue  # it finished first: not a kill; the next run has less to do
