@@ -106,21 +106,29 @@ def _read_csv(path: Path, family: Family, source: str) -> tuple[list[str], pa.Ta
     keys = _map_headers(headers, family, source)  # a wrong header is named before the body is parsed
     utf8 = data if encoding == "utf-8" else text.encode("utf-8")
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8),
-            # A block must hold the longest record; an oversized field is then a record rule (typing), not a
-            # parser failure.
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=[f"c{i}" for i in range(len(headers))],
-                                           block_size=max(1 << 20, len(utf8) + 1)),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"c{i}": pa.string() for i in range(len(headers))},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        table = _parse_csv(utf8, len(headers))
     except pa.ArrowInvalid as exc:
-        raise DeliveryRejected(source, _csv_problem(text, len(headers), exc)) from None
+        if "straddling" not in str(exc):
+            raise DeliveryRejected(source, _csv_problem(text, len(headers), exc)) from None
+        # A record longer than Arrow's block (1 MiB): parse in one block, so an oversized field is a record rule
+        # (typing), not a parser failure.
+        try:
+            table = _parse_csv(utf8, len(headers), block_size=len(utf8) + 1)
+        except pa.ArrowInvalid as again:
+            raise DeliveryRejected(source, _csv_problem(text, len(headers), again)) from None
     return keys, table, encoding
+
+
+def _parse_csv(utf8: bytes, width: int, block_size: int = 1 << 20) -> pa.Table:
+    return pacsv.read_csv(
+        io.BytesIO(utf8),
+        read_options=pacsv.ReadOptions(skip_rows=1, column_names=[f"c{i}" for i in range(width)], block_size=block_size),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"c{i}": pa.string() for i in range(width)},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
 
 
 def _csv_problem(text: str, width: int, exc: BaseException) -> str:
