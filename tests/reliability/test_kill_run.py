@@ -71,6 +71,27 @@ def published_tables(serving: Path) -> dict[str, str]:
         con.close()
 
 
+def kill_runs(home: Path, env: dict[str, str], logs: Path, rng: random.Random, n: int, run_s: float,
+              kills: list[tuple[float, str]]) -> None:
+    """Start `ndc run` and SIGKILL it after a random part of `run_s`, until `n` runs were killed (a run that ends
+    first is not counted: the next one has less to do)."""
+    wanted = len(kills) + n
+    for _ in range(n * 3):
+        if len(kills) == wanted:
+            return
+        log = logs / f"run-{len(list(logs.glob('run-*.log'))) + 1}.log"
+        process = start_run(home, env, log)
+        delay = rng.uniform(0.05, 0.9) * run_s
+        try:
+            process.wait(timeout=delay)
+            continue
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+        steps = STEP.findall(log.read_text(errors="replace"))
+        kills.append((round(delay, 1), steps[-1] if steps else "start-up"))
+
+
 def test_runs_killed_at_random_moments_converge_and_readers_never_see_a_partial_warehouse(
         published_sample: PublishedSample, sample_landing: Path, tmp_path: Path):
     rng = random.Random(SEED)
@@ -86,20 +107,14 @@ def test_runs_killed_at_random_moments_converge_and_readers_never_see_a_partial_
         readers = [start_reader("duckdb", str(home / "warehouse" / "serving.duckdb"), stop, COUNTS, "0.05"),
                    start_reader("postgres", psycopg.conninfo.make_conninfo(dsn, user=READER_ROLE), stop, COUNTS, "0.05")]
         try:
-            attempts = 0
-            while len(kills) < KILLS and attempts < KILLS * 2:
-                attempts += 1
-                log = tmp_path / f"run-{attempts}.log"
-                process = start_run(home, env, log)
-                delay = rng.uniform(0.1, 0.7) * undisturbed_s
-                try:
-                    process.wait(timeout=delay)
-                    continue  # it finished first: not a kill; the next run has less to do
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                assert process.wait(timeout=30) == -signal.SIGKILL
-                steps = STEP.findall(log.read_text(errors="replace"))
-                kills.append((round(delay, 1), steps[-1] if steps else "start-up"))
+            # Half the kills hit runs building the warehouse from nothing; then one run finishes (the copies are
+            # published and must converge); the other half hit runs over a published warehouse, where a kill can
+            # come during a publication that readers are reading.
+            kill_runs(home, env, tmp_path, rng, KILLS // 2, undisturbed_s, kills)
+            started = time.monotonic()
+            assert run_ndc(home, "run", env=env).returncode == 0
+            converged_midway = published_tables(home / "warehouse" / "serving.duckdb")
+            kill_runs(home, env, tmp_path, rng, KILLS - KILLS // 2, time.monotonic() - started, kills)
             # The next run converges; a second one started beside it may not write.
             final = start_run(home, env, tmp_path / "final.log")
             lock = home / "run.lock"
@@ -121,8 +136,9 @@ def test_runs_killed_at_random_moments_converge_and_readers_never_see_a_partial_
     assert second.returncode == 3, second.stdout + second.stderr
     assert "another run is writing to" in second.stderr and "wait for it to finish" in second.stderr.lower()
 
-    assert published_tables(home / "warehouse" / "serving.duckdb") == published_tables(
-        published_sample.settings.serving_db), "the run after the kills did not converge to the undisturbed warehouse"
+    undisturbed = published_tables(published_sample.settings.serving_db)
+    assert converged_midway == undisturbed, "the run after the first kills did not converge to the undisturbed warehouse"
+    assert published_tables(home / "warehouse" / "serving.duckdb") == undisturbed, "nor the run after the last kills"
     versions = set()
     for kind, lines in seen.items():
         statuses = [status for status, _ in lines]
