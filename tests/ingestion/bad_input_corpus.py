@@ -287,7 +287,7 @@ def render() -> str:
         "Outcomes:",
         "",
         f"- **{REJECTED}**: nothing of the file lands; `raw.ingest_accounting` (status `rejected`) and the run",
-        "  report name the file and the problem. The rest of the delivery's family is landed and published.",
+        "  report name the file and the problem. Other files land and publish as usual.",
         f"- **{QUARANTINED}**: the record goes to `raw.quarantine` with its rule and a reason naming the field and",
         "  value; the file's other records land.",
         f"- **{FLAGGED}**: landed and published with a flag.",
