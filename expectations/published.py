@@ -12,7 +12,13 @@ from typing import Any
 
 from expectations.national import Bound, not_above, short_of
 from expectations.raw import CHANNELS
-from expectations.rules import contract_violations, in_reference, no_rows, not_null, sql_literal
+from expectations.rules import (
+    contract_violations,
+    in_reference,
+    no_rows,
+    not_null,
+    sql_literal,
+)
 from expectations.suite import Suite, model_suite
 from ingestion.contracts import CONTRACT, ENTERPRISE, FAMILIES, INCUBATOR, ZONE, Family
 
@@ -288,6 +294,29 @@ def _raw_counts() -> str:
     )
 
 
+# Where each family's records are published: one row per filing_id, at its latest revision.
+PUBLISHED_FACTS = {"enterprise": "analytics.fct_enterprise_annual", "incubator": "analytics.fct_carrier_annual",
+                   "contract": "analytics.fct_tech_contract", "zone": "analytics.fct_zone_annual"}
+
+
+def _unaccounted_records() -> str:
+    """Landed records that are neither published at their revision nor superseded by a later revision of their
+    filing. With the ledger (rows read = landed + quarantined) this accounts for every record delivered."""
+    landed = " UNION ALL ".join(
+        f"SELECT '{family}' AS family, _source, _row_number, filing_id, revision FROM raw.{family}_{channel}"
+        for family in FAMILIES for channel in CHANNELS
+    )
+    published = " UNION ALL ".join(
+        f"SELECT '{family}' AS family, filing_id, revision FROM {fact}" for family, fact in PUBLISHED_FACTS.items()
+    )
+    return (
+        f"WITH landed AS ({landed}), published AS ({published}) "
+        "SELECT l.family, l._source, l._row_number, l.filing_id, l.revision, p.revision AS published_revision "
+        "FROM landed l LEFT JOIN published p ON p.family = l.family AND p.filing_id = l.filing_id "
+        "WHERE p.revision IS NULL OR p.revision < l.revision"
+    )
+
+
 def known_family_and_channel(gxe: Any, channel_column: str) -> list[Any]:
     return [gxe.ExpectColumnValuesToBeInSet(column="family", value_set=list(FAMILIES)),
             gxe.ExpectColumnValuesToBeInSet(column=channel_column, value_set=list(CHANNELS))]
@@ -315,6 +344,11 @@ def ingest_accounting(gxe: Any) -> list[Any]:
             "LEFT JOIN held h ON h.family = r.family AND h.channel = r.channel "
             "WHERE coalesce(l.landed, 0) <> r.raw_rows OR coalesce(l.quarantined, 0) <> coalesce(h.quarantine_rows, 0)",
             "the current deliveries in the ledger account for every raw and every quarantined row",
+        ),
+        no_rows(
+            "every_landed_record_published_or_superseded",
+            _unaccounted_records(),
+            "every landed record is published at its revision or superseded by a later revision of its filing",
         ),
     ]
 

@@ -71,13 +71,12 @@ def read_delivery(path: Path, family: Family, source: str) -> ParsedDelivery:
     """Read one delivered file. `source` is how the file is named in messages and lineage."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        headers, table, encoding = _read_csv(path, source)
+        keys, table, encoding = _read_csv(path, family, source)
     elif suffix == ".xlsx":
-        headers, table, encoding = _read_xlsx(path, source)
+        keys, table, encoding = _read_xlsx(path, family, source)
     else:
-        raise DeliveryRejected(source, f"unsupported file type {suffix!r}; deliveries are .csv or .xlsx")
+        raise DeliveryRejected(source, f"unsupported file type {suffix!r}; deliveries are {' or '.join(SUFFIXES)}")
 
-    keys = _map_headers(headers, family, source)
     table = table.rename_columns(keys)
     header_lines = 1
     unit_factors: dict[str, float] = {}
@@ -89,7 +88,7 @@ def read_delivery(path: Path, family: Family, source: str) -> ParsedDelivery:
     return ParsedDelivery(table.append_column("_row_number", row_numbers), encoding, unit_factors)
 
 
-def _read_csv(path: Path, source: str) -> tuple[list[str], pa.Table, str]:
+def _read_csv(path: Path, family: Family, source: str) -> tuple[list[str], pa.Table, str]:
     data = path.read_bytes()
     if not data or data.isspace():
         raise DeliveryRejected(source, "the file is empty")
@@ -99,39 +98,86 @@ def _read_csv(path: Path, source: str) -> tuple[list[str], pa.Table, str]:
         raise DeliveryRejected(source, str(exc)) from None
     if not text.endswith(("\n", "\r")):
         raise DeliveryRejected(source, "the last line has no line end: the file was cut in transit")
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise DeliveryRejected(source, f"line {line} holds a NUL byte: binary content, not a text CSV")
     first_line = text[: text.find("\n")].rstrip("\r")
     headers = [h.strip() for h in next(csv.reader([first_line]))]
+    keys = _map_headers(headers, family, source)  # a wrong header is named before the body is parsed
     utf8 = data if encoding == "utf-8" else text.encode("utf-8")
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8),
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=[f"c{i}" for i in range(len(headers))]),
-            convert_options=pacsv.ConvertOptions(
-                column_types={f"c{i}": pa.string() for i in range(len(headers))},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        table = _parse_csv(utf8, len(headers))
     except pa.ArrowInvalid as exc:
-        raise DeliveryRejected(source, f"cannot be parsed as CSV ({_first_line(exc)}): truncated or malformed") from None
-    return headers, table, encoding
+        if "straddling" not in str(exc):
+            raise DeliveryRejected(source, _csv_problem(text, len(headers), exc)) from None
+        # A record longer than Arrow's block (1 MiB): parse in one block, so an oversized field is a record rule
+        # (typing), not a parser failure.
+        try:
+            table = _parse_csv(utf8, len(headers), block_size=len(utf8) + 1)
+        except pa.ArrowInvalid as again:
+            raise DeliveryRejected(source, _csv_problem(text, len(headers), again)) from None
+    return keys, table, encoding
 
 
-def _read_xlsx(path: Path, source: str) -> tuple[list[str], pa.Table, str]:
+def _parse_csv(utf8: bytes, width: int, block_size: int = 1 << 20) -> pa.Table:
+    return pacsv.read_csv(
+        io.BytesIO(utf8),
+        read_options=pacsv.ReadOptions(skip_rows=1, column_names=[f"c{i}" for i in range(width)], block_size=block_size),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"c{i}": pa.string() for i in range(width)},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _csv_problem(text: str, width: int, exc: BaseException) -> str:
+    """Why Arrow could not parse a CSV, naming the first line whose cell count differs from the header's.
+    Only on failure: Arrow's message gives the content of the row, not its line."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for record in reader:
+            if record and len(record) != width:
+                return (f"line {reader.line_num} has {len(record)} cells where the header has {width}: a stray "
+                        "delimiter or a missing cell shifts the columns, so the file is not landed")
+    except csv.Error as err:
+        return f"cannot be parsed as CSV (line {reader.line_num}: {err}): truncated or malformed"
+    return f"cannot be parsed as CSV ({_first_line(exc)}): truncated or malformed"
+
+
+def _read_xlsx(path: Path, family: Family, source: str) -> tuple[list[str], pa.Table, str]:
     from python_calamine import CalamineWorkbook
 
     try:
-        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python(skip_empty_area=False)
+        book = CalamineWorkbook.from_path(str(path))
+        sheets = [_sheet_rows(book.get_sheet_by_index(i)) for i in range(len(book.sheet_names))]
     except Exception as exc:  # calamine raises its own error types for every kind of broken workbook
         raise DeliveryRejected(source, f"cannot be opened as XLSX ({_first_line(exc)}): truncated or malformed") from None
-    rows = [row for row in rows if any(cell not in ("", None) for cell in row)]
-    if not rows:
-        raise DeliveryRejected(source, "the workbook's first sheet is empty")
+    filled = [name for name, rows in zip(book.sheet_names, sheets) if rows]
+    if not filled:
+        raise DeliveryRejected(source, "the workbook's sheets are empty")
+    if len(filled) > 1:
+        raise DeliveryRejected(
+            source, f"{len(filled)} sheets hold data ({', '.join(filled)}): deliver one sheet per file, so that no "
+            "sheet is skipped unseen")
+    rows = next(r for r in sheets if r)
     headers = [_cell_text(h).strip() for h in rows[0]]
+    keys = _map_headers(headers, family, source)
     width = len(headers)
     columns = [[_cell_text(row[i]) if i < len(row) else "" for row in rows[1:]] for i in range(width)]
     table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-    return headers, table, "xlsx"
+    return keys, table, "xlsx"
+
+
+def _sheet_rows(sheet) -> list[list]:
+    """A sheet's non-empty rows. A merged range reads as its value in every cell it spans, as a person sees it."""
+    rows = sheet.to_python(skip_empty_area=False)
+    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
+        value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else ""
+        for r in range(r0, min(r1, len(rows) - 1) + 1):
+            for c in range(c0, min(c1, len(rows[r]) - 1) + 1):
+                rows[r][c] = value
+    return [row for row in rows if any(cell not in ("", None) for cell in row)]
 
 
 def _cell_text(value: object) -> str:
@@ -151,10 +197,12 @@ def _map_headers(headers: list[str], family: Family, source: str) -> list[str]:
     header_map = family.header_map
     unknown = [h for h in headers if h not in header_map]
     if unknown:
+        hint = next((f"; the header line is split by {name}, deliveries are comma-separated"
+                     for mark, name in ((";", "semicolons"), ("\t", "tabs")) if len(headers) == 1 and mark in headers[0]), "")
         raise DeliveryRejected(
             source,
             f"unknown column header(s) {', '.join(map(repr, unknown[:5]))} for the {family.name} family "
-            "(a wrong header, or a file in another encoding than it declares)",
+            "(a wrong header, or a file in another encoding than it declares)" + hint,
         )
     duplicated = sorted({h for h in headers if headers.count(h) > 1})
     if duplicated:
@@ -193,7 +241,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def is_delivery(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in SUFFIXES and not path.name.startswith((".", "~$"))
+    """Every file a province put in the landing folder, except hidden and office lock files: a file of an
+    unsupported type is rejected on record rather than skipped unseen."""
+    return path.is_file() and not path.name.startswith((".", "~$"))
 
 
 __all__ = ["DeliveryRejected", "ParsedDelivery", "decode", "is_delivery", "read_delivery", "sha256_of"]

@@ -14,6 +14,7 @@ that the next run simply lands again.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import os
@@ -50,6 +51,15 @@ LEDGER_COLUMNS = {
     "message": "VARCHAR",
     "loaded_at": "TIMESTAMPTZ",
 }
+
+
+# A full disk, a user's disk quota, or the process's file-size limit (RLIMIT_FSIZE).
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class RawDiskFull(OSError):
+    """The raw layer's disk filled up while landing. Nothing of the batch in progress was acknowledged, so the next
+    run, with space freed, lands it again; what earlier batches landed is intact."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +146,9 @@ class RawStore:
         for family in {o.family for o in outcomes}:
             path = self.ledger_path(family)
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as fh:
+            with path.open("a+", encoding="utf-8") as fh:
+                if fh.tell() and _ends_without_newline(path):
+                    fh.write("\n")  # a line cut by a crash or a full disk stays alone, unreadable and skipped
                 fh.writelines(json.dumps(asdict(o), ensure_ascii=False) + "\n" for o in outcomes if o.family == family)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -257,6 +269,12 @@ def touched_periods(before: dict[int, int], after: dict[int, int]) -> list[int]:
     return sorted(period for period in before.keys() | after.keys() if before.get(period) != after.get(period))
 
 
+def _ends_without_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
+
+
 def _counts(table: pa.Table) -> dict[str, int]:
     if not table.num_rows:
         return {}
@@ -345,6 +363,27 @@ def land_file_drops(
 ) -> LandingSummary:
     """Land every new or changed file of one family. Unchanged files are skipped; a rejected file is recorded
     and leaves what the same source landed before untouched."""
+    try:
+        return _land_file_drops(landing, store, family_name, on_progress, batch_rows)
+    except OSError as exc:
+        if exc.errno not in DISK_FULL or isinstance(exc, RawDiskFull):
+            raise
+        raise RawDiskFull(
+            exc.errno,
+            f"the raw layer's disk is full ({exc.strerror}) while landing {family_name} into {store.root}: "
+            f"{exc.filename or 'a raw file'} could not be written. Nothing of the batch being written was "
+            "acknowledged and what was landed before is intact; free space (or move NDC_HOME) and run again to "
+            "land the rest",
+        ) from exc
+
+
+def _land_file_drops(
+    landing: Path,
+    store: RawStore,
+    family_name: str,
+    on_progress: Callable[[int, int, DeliveryOutcome | None], None] | None,
+    batch_rows: int,
+) -> LandingSummary:
     family = FAMILIES[family_name]
     store.recover_files(family_name)
     last = store.last_attempts(family_name)
@@ -352,7 +391,7 @@ def land_file_drops(
     deliveries = scan_landing(landing, family_name)
     summary = LandingSummary(family_name, [], [], 0)
     pending: dict[tuple, _Pending] = {}
-    loaded_at = dt.datetime.now(dt.timezone.utc)
+    loaded_at = dt.datetime.now(dt.UTC)
 
     def flush(key: tuple) -> None:
         batch = pending.pop(key)

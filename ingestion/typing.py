@@ -23,6 +23,10 @@ MISSING_MARKERS = ("", "—", "——", "-", "－", "/", "无")
 TRUE_WORDS = ("是", "Y", "y", "true", "TRUE", "True", "1")
 FALSE_WORDS = ("否", "N", "n", "false", "FALSE", "False", "0")
 DATE_FORMATS = ("%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
+# Text no filing field can hold: C0 control characters other than tab and line breaks (NUL breaks PostgreSQL's
+# COPY; escape sequences break terminals and reports), and more characters than any name or code has.
+CONTROL_CHARACTERS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
+MAX_TEXT_LENGTH = 1000
 
 
 LINEAGE_KEYS = ("_channel", "_source", "_source_sha256", "_row_number", "_loaded_at")
@@ -56,6 +60,9 @@ def with_clean_columns(text: pa.Table, fields: list[Field]) -> pa.Table:
         if fld.kind in (Kind.INT, Kind.DECIMAL):
             clean = pc.replace_substring(clean, ",", "")
         text = text.append_column(f"c_{fld.key}", clean)
+        if fld.kind is Kind.TEXT:
+            text = text.append_column(f"x_{fld.key}", pc.match_substring_regex(clean, CONTROL_CHARACTERS))
+            text = text.append_column(f"n_{fld.key}", pc.utf8_length(clean))
     return text
 
 
@@ -70,7 +77,9 @@ def _typed(fld: Field, factor: float) -> str:
     if fld.kind is Kind.TEXT:
         return clean
     if fld.kind is Kind.INT:
-        return f"TRY_CAST({number} AS BIGINT)"
+        # DuckDB rounds '12.5' to 13 when casting to BIGINT; only whole numbers (120 or 120.0) are counts.
+        whole = f"CASE WHEN NOT contains({number}, '.') THEN {number} WHEN regexp_full_match({number}, '[+-]?[0-9]+[.]0*') THEN split_part({number}, '.', 1) END"
+        return f"TRY_CAST({whole} AS BIGINT)"
     if fld.kind is Kind.DECIMAL:
         value = f"TRY_CAST({number} AS DECIMAL(18, 4))"
         if factor != 1:
@@ -118,6 +127,12 @@ def _field_problems(fld: Field) -> list[_Problem]:
         problems.append(_problem(f"range:{key}", f"{typed} < {fld.minimum!r}", _value_reason(fld, f"is below {fld.minimum:g}")))
     if fld.maximum is not None:
         problems.append(_problem(f"range:{key}", f"{typed} > {fld.maximum!r}", _value_reason(fld, f"is above {fld.maximum:g}")))
+    if fld.kind is Kind.TEXT:
+        problems.append(_problem(f"text:{key}", _q(f"x_{key}"),
+                                 _lit(f"{fld.header} holds control characters (U+0000–U+001F other than tab and line breaks)")))
+        problems.append(_problem(f"text:{key}", f"{_q(f'n_{key}')} > {MAX_TEXT_LENGTH}",
+                                 f"{_lit(fld.header + ' is ')} || CAST({_q(f'n_{key}')} AS VARCHAR) || "
+                                 f"{_lit(f' characters long, more than {MAX_TEXT_LENGTH}')}"))
     if fld.uscc:
         problems.append(
             _problem(
@@ -145,12 +160,28 @@ def _field_problems(fld: Field) -> list[_Problem]:
     return problems
 
 
+def _time_problems() -> list[_Problem]:
+    """Rules on the fields every record carries: no report of a year after the one it was submitted in (a day's
+    grace for time zones), and no submission after the record was received."""
+    period, submitted = _q("t_period"), _q("t_submitted_at")
+    return [
+        _problem("rule:period_not_after_submission", f"{period} > year({submitted} + INTERVAL 1 DAY)",
+                 f"'报告年度 ' || CAST({period} AS VARCHAR) || ' is after the year it was submitted in (' || "
+                 f"CAST({submitted} AS VARCHAR) || ')'"),
+        _problem("rule:submitted_not_in_future", f"{submitted} > _loaded_at + INTERVAL 1 DAY",
+                 f"'提交时间 ' || CAST({submitted} AS VARCHAR) || ' is after the record was received (' || "
+                 "CAST(_loaded_at AS VARCHAR) || ')'"),
+    ]
+
+
 def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]) -> str:
     """One query over relation `src` (text columns named by key) giving typed columns `t_*` and `_problems`."""
     clean_cols, typed_cols = [], []
     for fld in family.fields:
         if fld.key not in present:
             clean_cols.append(f"CAST(NULL AS VARCHAR) AS {_q(fld.key)}, CAST(NULL AS VARCHAR) AS {_clean(fld.key)}")
+            if fld.kind is Kind.TEXT:
+                clean_cols.append(f"CAST(NULL AS BOOLEAN) AS {_q('x_' + fld.key)}, CAST(NULL AS BIGINT) AS {_q('n_' + fld.key)}")
         typed_cols.append(f"{_typed(fld, unit_factors.get(fld.key, 1.0))} AS {_q('t_' + fld.key)}")
     problems = [p for fld in family.fields for p in _field_problems(fld)]
     for rule in family.not_greater:
@@ -163,6 +194,7 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
                 f"{_lit(' exceeds ' + right.header + ' ')} || CAST({_q('t_' + rule.right)} AS VARCHAR)",
             )
         )
+    problems += _time_problems()
     return f"""
         WITH cleaned AS (SELECT *{"".join(", " + c for c in clean_cols)} FROM src),
         typed AS (SELECT *, {", ".join(typed_cols)} FROM cleaned)

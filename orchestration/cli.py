@@ -24,6 +24,7 @@ import click
 from orchestration.settings import Settings
 
 EXIT_BLOCKED = 1
+EXIT_LOCKED = 3  # another run writes to the same NDC_HOME
 
 
 def _settings() -> Settings:
@@ -134,6 +135,15 @@ def run(full_refresh: bool, years: str | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--years") from None
     settings = _settings()
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    from warehouse.run_lock import RunLock, RunLocked
+
+    try:
+        lock = RunLock(settings.home)  # held until this process ends, however it ends
+    except RunLocked as exc:
+        click.echo(f"ndc run: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+
     from orchestration.freshness import enable_in_instance
 
     enable_in_instance(settings.dagster_home)
@@ -160,6 +170,7 @@ def run(full_refresh: bool, years: str | None) -> None:
     report = RunReport.from_result(result, steps)
     click.echo("", err=True)
     click.echo(report.render(settings, time.perf_counter() - started))
+    lock.release()
     if not report.published or report.errors:
         sys.exit(EXIT_BLOCKED)
 

@@ -39,8 +39,10 @@ def _zone_ranking(con, period: int) -> go.Figure:
         select zone_name, region, score_total, rank, bottom_decile
         from analytics.mart_zone_evaluation where period = ? order by rank""", period)
     colours = [BOTTOM_DECILE_COLOUR if flag else OTHER_ZONE_COLOUR for flag in zones["bottom_decile"]]
+    # Zone names can come from filings (zones missing from the reference); Plotly reads tags in labels, so the
+    # names go in as escaped text and show as delivered.
     figure = go.Figure(go.Bar(
-        x=zones["score_total"], y=zones["zone_name"], orientation="h", marker_color=colours,
+        x=zones["score_total"], y=zones["zone_name"].map(lambda name: html.escape(str(name))), orientation="h", marker_color=colours,
         customdata=zones[["rank", "region"]], hovertemplate="%{y}<br>第 %{customdata[0]} 名 · %{customdata[1]}"
         "<br>总分 %{x:.1f}<extra></extra>"))
     figure.update_layout(title=f"{period} 年国家高新区综合评价排名（红色为末位 10%）",
@@ -151,7 +153,7 @@ def build_report(serving_db: Path, out: Path) -> Report:
 <html lang="zh-CN"><head><meta charset="utf-8"><title>评价报告 Evaluation report {html.escape(str(period))}</title>
 <style>body{{font-family:sans-serif;margin:2rem;max-width:1200px}} .chart{{margin-bottom:2.5rem}}</style></head>
 <body><h1>国家科技创新创业数据中心 · 评价报告 {html.escape(str(period or ""))}</h1>
-<p>Built {html.escape(dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))} from
+<p>Built {html.escape(dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))} from
 {html.escape(str(serving_db))}. Scores follow the rules and choices documented in the README (Warehouse).</p>
 {body}
 </body></html>

@@ -21,11 +21,12 @@ from warehouse.publish import publish_duckdb
 PUBLICATIONS = 8
 
 
-def start_reader(kind: str, target: str, stop: Path) -> tuple[subprocess.Popen, Path]:
+def start_reader(kind: str, target: str, stop: Path, *query_and_pause: str) -> tuple[subprocess.Popen, Path]:
     # Output goes to a file: a pipe nobody reads until the end would fill and stall the reader.
     log = stop.with_name(f"{kind}.jsonl")
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "tests.warehouse.reader_loop", kind, target, str(stop)],
+        process = subprocess.Popen([sys.executable, "-m", "tests.warehouse.reader_loop", kind, target, str(stop),
+                                    *query_and_pause],
                                    cwd=REPO_ROOT, stdout=out, stderr=subprocess.PIPE, text=True)
     return process, log
 
