@@ -51,7 +51,7 @@ from ingestion.file_drops import (
     read_delivery,
 )
 from ingestion.landing import LEDGER_COLUMNS, scan_landing
-from ingestion.typing import LINEAGE_KEYS, MISSING_MARKERS, _divisions, typing_sql
+from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, _divisions, typing_sql
 from warehouse.publish import (
     PERSONAL_COLUMNS,
     PUBLISHED_SCHEMAS,
@@ -127,7 +127,11 @@ def _clean_sql(family: Family, keys: list[str]) -> str:
         kind = family.field(key).kind
         trimmed = f"trim({_q(key)})"
         value = f"replace({trimmed}, ',', '')" if kind in (Kind.INT, Kind.DECIMAL) else trimmed
-        columns.append(f"CASE WHEN list_contains({markers}, {trimmed}) THEN NULL ELSE {value} END AS {_q('c_' + key)}")
+        clean = f"CASE WHEN list_contains({markers}, {trimmed}) THEN NULL ELSE {value} END"
+        columns.append(f"{clean} AS {_q('c_' + key)}")
+        if kind is Kind.TEXT:  # the text rule's inputs: control characters and length
+            columns.append(f"regexp_matches({clean}, {_lit(CONTROL_CHARACTERS)}) AS {_q('x_' + key)}")
+            columns.append(f"length({clean}) AS {_q('n_' + key)}")
     return ", ".join(columns)
 
 
