@@ -71,3 +71,17 @@ def test_code_location_loads_without_great_expectations_or_parsing_dbt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "False", "False"]
+
+
+def test_a_run_with_gates_imports_great_expectations_while_it_lands(tmp_path: Path):
+    # The raw assets start the import in the background; a gate that follows must find GX already imported.
+    code = (
+        "import sys, orchestration.definitions as d; "
+        "from orchestration.defs.quality import warm_up; "
+        "assert 'great_expectations' not in sys.modules; "
+        "warm_up().join(timeout=120); "
+        "print('great_expectations.expectations' in sys.modules, 'expectations.sql_rule' in sys.modules)"
+    )
+    env = {**os.environ, "NDC_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split()
+    assert out == ["True", "True"]
