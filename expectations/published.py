@@ -8,6 +8,7 @@ fixture built to break it.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from expectations.national import Bound, not_above, short_of
@@ -299,21 +300,31 @@ PUBLISHED_FACTS = {"enterprise": "analytics.fct_enterprise_annual", "incubator":
                    "contract": "analytics.fct_tech_contract", "zone": "analytics.fct_zone_annual"}
 
 
+# The reporting years the run being gated rebuilt (first, last), when it rebuilt only some (a year backfill: see
+# orchestration/partitions.py); None when it rebuilt every year. Set by the gate step from the run's partitions.
+REBUILT_YEARS: ContextVar[tuple[int, int] | None] = ContextVar("rebuilt_years", default=None)
+
+
 def _unaccounted_records() -> str:
     """Landed records that are neither published at their revision nor superseded by a later revision of their
-    filing. With the ledger (rows read = landed + quarantined) this accounts for every record delivered."""
+    filing. With the ledger (rows read = landed + quarantined) this accounts for every record delivered.
+
+    After a run that rebuilt some years only, records of the other years are not expected in the facts yet: they
+    wait for their own year's run (the nightly chain requests it), and are judged by that run's gate."""
     landed = " UNION ALL ".join(
-        f"SELECT '{family}' AS family, _source, _row_number, filing_id, revision FROM raw.{family}_{channel}"
+        f"SELECT '{family}' AS family, _source, _row_number, filing_id, revision, period FROM raw.{family}_{channel}"
         for family in FAMILIES for channel in CHANNELS
     )
     published = " UNION ALL ".join(
         f"SELECT '{family}' AS family, filing_id, revision FROM {fact}" for family, fact in PUBLISHED_FACTS.items()
     )
+    years = REBUILT_YEARS.get()
+    in_years = f" AND l.period BETWEEN {int(years[0])} AND {int(years[1])}" if years else ""
     return (
         f"WITH landed AS ({landed}), published AS ({published}) "
         "SELECT l.family, l._source, l._row_number, l.filing_id, l.revision, p.revision AS published_revision "
         "FROM landed l LEFT JOIN published p ON p.family = l.family AND p.filing_id = l.filing_id "
-        "WHERE p.revision IS NULL OR p.revision < l.revision"
+        f"WHERE (p.revision IS NULL OR p.revision < l.revision){in_years}"
     )
 
 
