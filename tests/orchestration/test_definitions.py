@@ -82,6 +82,10 @@ def test_a_run_with_gates_imports_great_expectations_while_it_lands(tmp_path: Pa
         "warm_up().join(timeout=120); "
         "print('great_expectations.expectations' in sys.modules, 'expectations.sql_rule' in sys.modules)"
     )
+    # Run as a script, as `ndc` and dagster's workers are: pyspark (when installed) takes a `python -c` process for a
+    # doctest run and exits from the middle of GX's import.
+    script = tmp_path / "warm_up.py"
+    script.write_text(code.replace("; ", "\n"), encoding="utf-8")
     env = {**os.environ, "NDC_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split()
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True, env=env).stdout.split()
     assert out == ["True", "True"]
