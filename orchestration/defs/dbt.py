@@ -4,14 +4,16 @@
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, cached_property
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging.version import Version
 
 from ingestion.landing import RawStore
 from orchestration.partitions import SINGLE_RUN, YEARS, dbt_period_vars, run_years
@@ -142,8 +144,29 @@ def dbt_models() -> dg.AssetsDefinition:
     return _models
 
 
+class NdcDbtCli(DbtCliResource):
+    """dagster-dbt's dbt resource without two things it does before every `dbt build` that this project never uses.
+
+    - It learns dbt's version by running `dbt --version`, which asks PyPI for the latest dbt-core and dbt-duckdb:
+      2.5 s with internet, and up to two request timeouts on a machine without it. The installed dbt-core's
+      version is the same answer, read from its package metadata.
+    - It opens a dbt adapter inside the run's process (importing dbt and loading its macros, about 1.5 s), which
+      only `fetch_row_counts` and `fetch_column_metadata` need. Row counts come from the gates and publication.
+
+    Both are private members of dagster-dbt; its version is pinned exactly in pyproject.toml, and
+    tests/orchestration/test_definitions.py checks that a `dbt build` in a run still works and spawns no
+    `dbt --version`."""
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(installed_version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(
+    return NdcDbtCli(
         project_dir=str(DBT_PROJECT_DIR),
         profiles_dir=str(DBT_PROJECT_DIR),
         dbt_executable=str(Path(sys.executable).parent / "dbt"),
