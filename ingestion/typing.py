@@ -83,7 +83,10 @@ def _typed(fld: Field, factor: float) -> str:
     if fld.kind is Kind.DECIMAL:
         value = f"TRY_CAST({number} AS DECIMAL(18, 4))"
         if factor != 1:
-            value = f"TRY_CAST({value} * CAST({factor!r} AS DECIMAL(18, 4)) AS DECIMAL(18, 4))"
+            # Multiplied at 38 digits: DECIMAL(18, 4) × DECIMAL(18, 4) has 8 decimals and overflows (an error, not a
+            # NULL) from about 10^10, which a high-tech zone's revenue in 万元 reaches. A result beyond DECIMAL(18, 4)
+            # becomes NULL and the record is quarantined (`type:`), naming the value.
+            value = f"TRY_CAST(CAST({value} AS DECIMAL(38, 4)) * CAST({factor!r} AS DECIMAL(38, 4)) AS DECIMAL(18, 4))"
         return value
     if fld.kind is Kind.DATE:
         formats = "[" + _in(DATE_FORMATS) + "]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
+import duckdb
 import pytest
 
 from ingestion.contracts import ENTERPRISE
@@ -55,6 +56,24 @@ def test_every_delivery_style_lands_the_same_values(reports, write, style):
     assert diff.max() < 0.01
     assert (landed["employees"] == expected["employees"]).all()
     assert parsed.encoding == {"csv": style.encoding, "xlsx": "xlsx"}[style.fmt]
+
+
+def test_large_money_in_a_larger_unit_converts_exactly_or_is_quarantined(reports, write):
+    # A national-scale run once stopped on a zone's revenue declared in 万元: the conversion to 千元 overflowed
+    # DuckDB's DECIMAL(18) multiplication, and the whole family failed to land.
+    frame = reports.head(3).copy()
+    frame["revenue"] = [12_059_787_891.4, 120_597_878_914.0, 5e14]  # in 千元; the file says 万元
+    path = write(frame, "110000_20230315.csv", DropStyle(money_unit="万元"))
+    _, result = typed(path)
+    landed = result.landed.to_pandas()
+    assert sorted(landed["revenue"].astype(float)) == [12_059_787_891.4, 120_597_878_914.0]
+    # 5·10^14 千元 does not fit the contract's DECIMAL(18, 4), though the 万元 delivered do: that record alone is
+    # quarantined, naming the value as delivered.
+    assert result.quarantined.num_rows == 1
+    reason = result.quarantined.column("reason")[0].as_py()
+    assert reason.startswith("type:revenue: 营业收入 '") and reason.endswith("' is not a valid decimal"), reason
+    delivered = reason.split("'")[1]
+    assert duckdb.sql(f"SELECT TRY_CAST('{delivered}' AS DECIMAL(18, 4))").fetchone()[0] * 10 == 5 * 10**14
 
 
 def test_missing_markers_become_nulls(reports, write):
