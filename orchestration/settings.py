@@ -59,6 +59,12 @@ class Settings:
         return self.home / "raw"
 
     @property
+    def dbt_runs(self) -> Path:
+        """One folder per pipeline run's `dbt build`, named by the Dagster run id: the SQL dbt compiled,
+        `run_results.json` and `dbt.log`. The newest few are kept (orchestration/defs/dbt.py)."""
+        return self.home / "dbt" / "runs"
+
+    @property
     def build_db(self) -> Path:
         return self.home / "warehouse" / "build.duckdb"
 

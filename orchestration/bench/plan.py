@@ -2,7 +2,7 @@
 
 - the seeds dbt loaded, with the column types dbt gave them (read from the run's build database);
 - every model and data test dbt built, in the order it ran them, as the SQL dbt compiled for that run
-  (`run_results.json` of the run's own target folder, which dagster-dbt names `dbt_models-<run id>-…`);
+  (`run_results.json` of the run's own dbt folder, `$NDC_HOME/dbt/runs/<run id>`);
 - the SQL Great Expectations sends to DuckDB for each gate stage, recorded from SQLAlchemy's cursor events while
   the same suites are validated once more (`python -m orchestration.bench.plan gates DB OUT`, in a process of its own).
 
@@ -46,12 +46,12 @@ class Plan:
         return pickle.loads(Path(path).read_bytes())
 
 
-def run_target(dbt_target: Path, run_id: str) -> Path:
-    """The target folder dagster-dbt gave the `dbt build` of one Dagster run."""
-    found = sorted(Path(dbt_target).glob(f"dbt_models-{run_id[:7]}-*"))
-    if not found:
-        raise FileNotFoundError(f"no dbt target folder of run {run_id} under {dbt_target}")
-    return found[-1]
+def run_target(dbt_runs: Path, run_id: str) -> Path:
+    """The target folder of the `dbt build` of one Dagster run (orchestration/defs/dbt.py names it by the run)."""
+    found = Path(dbt_runs) / run_id
+    if not (found / "run_results.json").exists():
+        raise FileNotFoundError(f"no dbt results of run {run_id} under {dbt_runs}")
+    return found
 
 
 def dbt_steps(target: Path, build_db: Path) -> list[Step]:

@@ -32,7 +32,7 @@ from orchestration.bench.nightly import write_delivery
 from orchestration.bench.plan import Plan, dbt_steps, run_target
 from orchestration.bench.process import ChildRun, run_measured
 from ingestion.landing import scan_landing
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import Settings
 
 CACHE_VERSION = 1  # bump when the generator's output for a seed changes
 STAGES = {"land": "ingest", "dbt build": "dbt build", "gates": "gates", "publish": "publish"}  # report -> bench
@@ -160,7 +160,7 @@ def run_pipeline(home: Path, full_refresh: bool) -> PipelineRun:
 def extract_plan(pipeline: PipelineRun, home: Path, work: Path) -> Path:
     """The SQL the baseline replays, taken from the pipeline's run (see orchestration.bench.plan)."""
     work.mkdir(parents=True, exist_ok=True)
-    target = run_target(DBT_PROJECT_DIR / "target", pipeline.run_id)
+    target = run_target(Settings.from_env(_environment(home)).dbt_runs, pipeline.run_id)
     build_db = home / "warehouse" / "build.duckdb"
     steps = dbt_steps(target, build_db)
     gates_file = work / "gates.pkl"
@@ -172,7 +172,6 @@ def extract_plan(pipeline: PipelineRun, home: Path, work: Path) -> Path:
     import pickle
 
     Plan(steps, pickle.loads(gates_file.read_bytes())).save(plan_file)
-    shutil.rmtree(target, ignore_errors=True)  # the run's own dbt target folder: nothing else reads it
     return plan_file
 
 

@@ -3,6 +3,7 @@
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,9 @@ from warehouse.publish import PUBLISHED_SCHEMAS
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 DBT_ASSETS_NAME = "dbt_models"  # the op that runs `dbt build`; run config addresses it by this name
 OWNERS = ["team:data-platform"]
+# How many runs' dbt folders ($NDC_HOME/dbt/runs/<run id>) are kept: each holds about 12 MB (compiled SQL, results,
+# dbt's debug log), which a nightly schedule would otherwise pile up.
+DBT_RUNS_KEPT = 14
 # The asset group of each folder under models/ (and of seeds), i.e. the layer a reader sees in the graph. The
 # reference seeds are sources like the landed filings, so they sit in `raw`; the delivery accounting in `quality`.
 GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "staging", "core": "core", "evaluation": "evaluation",
@@ -103,6 +107,16 @@ def dbt_build_args(full_refresh: bool = False, period_vars: Mapping[str, int] | 
     return args
 
 
+def prune_run_folders(runs: Path, keep: int, current: Path) -> list[Path]:
+    """Remove all but the `keep` newest run folders under `runs` (the current run's is always kept)."""
+    folders = sorted((p for p in runs.glob("*") if p.is_dir() and p != current), key=lambda p: p.stat().st_mtime,
+                     reverse=True)
+    removed = folders[max(keep - 1, 0):]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
+
+
 class DbtRunConfig(dg.Config):
     full_refresh: bool = False
 
@@ -130,9 +144,14 @@ def dbt_models() -> dg.AssetsDefinition:
 
             engine_vars = dbt_vars(raw_locations(settings.build_db, RawStore(settings.raw), settings.home))
         args = dbt_build_args(config.full_refresh, dbt_period_vars(first, last), engine_vars)
-        with environment(settings.child_environment()):
-            invocation = dbt.cli(args, context=context)
-            yield from invocation.stream()
+        target = settings.dbt_runs / context.run.run_id
+        context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
+        try:
+            with environment(settings.child_environment()):
+                invocation = dbt.cli(args, target_path=target, context=context)
+                yield from invocation.stream()
+        finally:
+            prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
         if settings.builds_on_spark:
             from warehouse.spark import import_models
 

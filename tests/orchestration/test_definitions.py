@@ -108,3 +108,18 @@ def test_dbt_builds_start_without_asking_pypi_for_dbts_version(monkeypatch):
     resource = dbt_resource()
     assert resource._cli_version == Version(version("dbt-core"))
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_only_the_newest_runs_dbt_folders_are_kept(tmp_path: Path):
+    from orchestration.defs.dbt import prune_run_folders
+
+    runs = tmp_path / "runs"
+    for age, name in enumerate(["r5", "r4", "r3", "r2", "r1"]):  # r1 is the oldest
+        folder = runs / name
+        folder.mkdir(parents=True)
+        (folder / "dbt.log").write_text("log", encoding="utf-8")
+        os.utime(folder, (1_800_000_000 - age * 60, 1_800_000_000 - age * 60))
+    current = runs / "r1"  # the running build's folder is kept whatever its age
+    removed = prune_run_folders(runs, keep=3, current=current)
+    assert sorted(p.name for p in removed) == ["r2", "r3"]
+    assert sorted(p.name for p in runs.iterdir()) == ["r1", "r4", "r5"]

@@ -77,6 +77,15 @@ def test_the_sample_publishes_analytics_to_both_serving_copies(published_sample:
             assert rows == counts[f"analytics.{table}"]
 
 
+def test_each_runs_dbt_results_and_log_stay_in_ndc_home(published_sample: PublishedSample):
+    # dbt's compiled SQL, results and log belong to the run's data, not to the code checkout.
+    runs = [p for p in (published_sample.home / "dbt" / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 1
+    assert (runs[0] / "run_results.json").exists() and (runs[0] / "dbt.log").exists()
+    assert f"dbt's compiled SQL, results and log for this run: {runs[0]}" in published_sample.run.stdout + \
+        published_sample.run.stderr
+
+
 def test_a_bad_delivery_is_blocked_by_a_published_model_gate(published_sample: PublishedSample, tmp_path: Path):
     home = published_sample.copy_to(tmp_path / "ndc")
     duplicate_report_delivery(home)
