@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from expectations.suite import Suite
+from warehouse.memory import duckdb_config
 
 SAMPLE_SIZE = 5  # unexpected values shown per failed expectation
 KEEP_RUNS = 10  # validation results (and their Data Docs pages) kept per suite; the index reads them all
@@ -120,7 +121,7 @@ class GateSession:
         self.source = self.context.data_sources.add_sql(
             name="warehouse",
             connection_string=f"duckdb:///{Path(db_path).as_posix()}",
-            kwargs={"connect_args": {"read_only": True}},
+            kwargs={"connect_args": {"read_only": True, "config": duckdb_config()}},
         )
         self._validated: list[tuple[GateResult, Any]] = []
         self._closed = False

@@ -7,6 +7,7 @@
 | `NDC_API_TOKEN`           | unset                    | its bearer token (never logged)                   |
 | `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml): duckdb, spark, spark_cluster |
 | `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to   |
+| `NDC_DUCKDB_MEMORY_LIMIT` | `4GB`                    | DuckDB's memory per connection: dbt, gates, publication (it spills beyond) |
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, memory_limit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -27,6 +30,7 @@ class Settings:
     api_token: str | None = None
     dbt_target: str = "duckdb"
     publish_postgres_dsn: str | None = None
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -39,11 +43,13 @@ class Settings:
             api_token=environ.get("NDC_API_TOKEN") or None,
             dbt_target=environ.get("NDC_DBT_TARGET") or "duckdb",
             publish_postgres_dsn=environ.get("NDC_PUBLISH_POSTGRES_DSN") or None,
+            duckdb_memory_limit=memory_limit(environ),
         )
 
     def child_environment(self) -> dict[str, str]:
         """What child processes (dbt) must see so they agree with these settings."""
-        return {"NDC_HOME": str(self.home), "NDC_DBT_TARGET": self.dbt_target}
+        return {"NDC_HOME": str(self.home), "NDC_DBT_TARGET": self.dbt_target,
+                MEMORY_LIMIT_ENV: self.duckdb_memory_limit}
 
     @property
     def builds_on_spark(self) -> bool:

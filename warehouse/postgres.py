@@ -27,6 +27,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
+from warehouse.memory import duckdb_config
 from warehouse.publish import PERSONAL_COLUMNS, PublishedTable
 
 SCHEMA = "analytics"
@@ -181,7 +182,7 @@ def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str
     """Replace `schema` in the PostgreSQL database at `dsn` with the same schema of the serving file.
     `on_table(done, total, table)` reports progress after each table is loaded."""
     staging = f"{schema}__new"
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config())
     try:
         con.execute(f"ATTACH '{Path(serving_db).as_posix()}' AS serving (READ_ONLY)")
         tables = _tables(con, schema)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contracts import FAMILIES
+from warehouse.memory import duckdb_config
 
 PUBLISHED_SCHEMAS = ("analytics", "ops")
 # Files DuckDB 1.0 and later can open: most BI drivers embed an older DuckDB than the one that builds.
@@ -57,7 +58,7 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
     serving_db.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving_db.with_name(f".{serving_db.name}.{uuid.uuid4().hex}.tmp")
     tables: list[PublishedTable] = []
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config())
     try:
         con.execute(f"ATTACH {_literal(Path(build_db).as_posix())} AS build (READ_ONLY)")
         con.execute(f"ATTACH {_literal(tmp.as_posix())} AS serving (STORAGE_VERSION {_literal(SERVING_STORAGE_VERSION)})")

@@ -1,0 +1,38 @@
+"""NDC_DUCKDB_MEMORY_LIMIT bounds DuckDB in dbt's build and in the gates' connections alike."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+
+DBT = Path(sys.executable).parent / "dbt"
+
+
+def test_dbt_builds_within_the_configured_memory(tmp_path: Path):
+    env = {**os.environ, "NDC_HOME": str(tmp_path), "NDC_DUCKDB_MEMORY_LIMIT": "1GB"}
+    (tmp_path / "warehouse").mkdir()
+    shown = subprocess.run(
+        [str(DBT), "show", "--inline", "select current_setting('memory_limit') as memory_limit", "--output", "json",
+         "--log-format", "text", "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target")],
+        env=env, capture_output=True, text=True, check=False,
+    )
+    assert shown.returncode == 0, shown.stdout[-3000:] + shown.stderr[-3000:]
+    assert '"memory_limit": "953.6 MiB"' in shown.stdout  # 1GB = 10^9 bytes
+
+
+def test_gates_and_publication_share_the_limit(tmp_path: Path, monkeypatch):
+    from expectations.runner import GateSession
+
+    monkeypatch.setenv("NDC_DUCKDB_MEMORY_LIMIT", "512MB")
+    db = tmp_path / "build.duckdb"
+    duckdb.connect(str(db)).close()
+    with GateSession(db) as session, session.source.get_engine().connect() as con:
+        assert con.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == "488.2 MiB"
+    assert Settings.from_env(os.environ).child_environment()["NDC_DUCKDB_MEMORY_LIMIT"] == "512MB"
