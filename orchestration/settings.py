@@ -2,7 +2,7 @@
 
 | variable                  | default                  | what                                              |
 |---------------------------|--------------------------|---------------------------------------------------|
-| `NDC_HOME`                | `<repo>/.ndc`            | landing/, raw/, warehouse/, quality/, dagster/    |
+| `NDC_HOME`                | `<repo>/.ndc`            | landing/, raw/, warehouse/, quality/, dagster/, dbt/ |
 | `NDC_API_URL`             | unset (no API pull)      | base URL of the national reporting system's API   |
 | `NDC_API_TOKEN`           | unset                    | its bearer token (never logged)                   |
 | `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml): duckdb, spark, spark_cluster |
