@@ -67,13 +67,19 @@ def covering_range(years: Iterable[int | str], known: Iterable[str] | None = Non
     return (str(inside[0]), str(inside[-1])) if inside else None
 
 
+def rebuilt_years(first: str | None, last: str | None, known: Iterable[str] | None = None) -> tuple[int, int] | None:
+    """The years first..last when a run rebuilds only those; None when it covers every year (or is unpartitioned)."""
+    keys = list(known or YEARS.get_partition_keys())
+    if first is None or last is None or (first == keys[0] and last == keys[-1]):
+        return None
+    return int(first), int(last)
+
+
 def dbt_period_vars(first: str | None, last: str | None, known: Iterable[str] | None = None) -> dict[str, int]:
     """The dbt vars that restrict the incremental facts to periods first..last. A run over every year passes none,
     so it rebuilds exactly what a plain `dbt build` would (periods outside the partitions included)."""
-    keys = list(known or YEARS.get_partition_keys())
-    if first is None or last is None or (first == keys[0] and last == keys[-1]):
-        return {}
-    return {"period_from": int(first), "period_to": int(last)}
+    years = rebuilt_years(first, last, known)
+    return {"period_from": years[0], "period_to": years[1]} if years else {}
 
 
 def run_years(tags: dict[str, str]) -> tuple[str | None, str | None]:

@@ -16,7 +16,7 @@ import dagster as dg
 from expectations.published import REBUILT_YEARS
 from expectations.suite import Suite
 from expectations.suites import STAGES, for_stage
-from orchestration.partitions import dbt_period_vars, run_years
+from orchestration.partitions import rebuilt_years, run_years
 from orchestration.resources import NdcResource
 
 
@@ -28,12 +28,12 @@ def warm_up() -> threading.Thread:
     spends its time in DuckDB and on files; the gate that follows it then finds GX imported instead of importing it
     on the critical path. A gate that starts before the import finished simply waits for it (Python's import lock).
     """
-    thread = threading.Thread(target=_import_runner, name="gx-warm-up", daemon=True)
+    thread = threading.Thread(target=_import_great_expectations, name="gx-warm-up", daemon=True)
     thread.start()
     return thread
 
 
-def _import_runner() -> None:
+def _import_great_expectations() -> None:
     # The runner imports GX only when a session opens; the rules' expectation class needs GX's core at import.
     import great_expectations  # noqa: F401
     import great_expectations.expectations  # noqa: F401
@@ -77,8 +77,7 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
 
         settings = ndc.settings
         # A year backfill rebuilt only its years: other years' new records wait for their own run.
-        rebuilt = dbt_period_vars(*run_years(context.run.tags))
-        token = REBUILT_YEARS.set((rebuilt["period_from"], rebuilt["period_to"]) if rebuilt else None)
+        token = REBUILT_YEARS.set(rebuilt_years(*run_years(context.run.tags)))
         try:
             results = {r.suite: r for r in validate_suites(settings.build_db, suites, settings.quality)}
         finally:

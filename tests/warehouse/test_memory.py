@@ -27,7 +27,7 @@ def test_dbt_builds_within_the_configured_memory(tmp_path: Path):
     assert '"memory_limit": "953.6 MiB"' in shown.stdout  # 1GB = 10^9 bytes
 
 
-def test_gates_and_publication_share_the_limit(tmp_path: Path, monkeypatch):
+def test_the_gates_connection_and_dbts_environment_share_the_limit(tmp_path: Path, monkeypatch):
     from expectations.runner import GateSession
 
     monkeypatch.setenv("NDC_DUCKDB_MEMORY_LIMIT", "512MB")
