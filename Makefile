@@ -80,7 +80,7 @@ docs: install
 load-time: install
 	@for i in 1 2 3 4 5; do $(BIN)/python -c "import time; t = time.perf_counter(); import orchestration.definitions as d; d.defs.resolve_asset_graph(); print(f'{time.perf_counter() - t:.2f}')"; done | sort -n | awk '{a[NR]=$$1} END {print "code location load: median " a[3] " s (min " a[1] ", max " a[5] ", 5 runs)"}'
 
-# The benchmark against a bare-DuckDB baseline (README, "Benchmark"); e.g. make bench BENCH_SCALE=national BENCH_YEARS=5
+# The benchmark against a bare-DuckDB baseline (docs/benchmark.md); e.g. make bench BENCH_SCALE=national BENCH_YEARS=5
 BENCH_SCALE ?= sample
 BENCH_YEARS ?= 1
 BENCH_JSON ?= artifacts/bench.json

@@ -211,7 +211,8 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
 
 
 @cache
-def _divisions() -> pa.Table:
+def division_codes() -> pa.Table:
+    """The GB/T 2260 division codes a region field may carry, as a one-column table (`division_code`)."""
     return pa.table({"division_code": [r["division_code"] for r in rows("ref_divisions")]})
 
 
@@ -227,7 +228,7 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
         con.execute("SET enable_progress_bar = false")
         present = set(text.column_names) - set(LINEAGE_KEYS)
         con.register("src", with_clean_columns(text, [f for f in family.fields if f.key in present]))
-        con.register("divisions", _divisions())
+        con.register("divisions", division_codes())
         con.execute(f"CREATE TEMP TABLE checked AS {typing_sql(family, present, unit_factors)}")
         lineage = ", ".join(LINEAGE_KEYS)
         typed = ", ".join(f"{_q('t_' + f.key)} AS {_q(f.key)}" for f in family.fields)

@@ -27,6 +27,20 @@ EXIT_BLOCKED = 1
 EXIT_LOCKED = 3  # another run writes to the same NDC_HOME
 
 
+def _tool(module: str, extra: str):
+    """Import a module of the project's tools (the simulator, the benchmark), which the pipeline itself does not
+    install: without its extra, say how to get it instead of a traceback."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        raise click.ClickException(
+            f"this command needs the `{extra}` extra, which is not installed here ({exc.name} is missing): "
+            f"pip install 'ndc-pipeline[{extra}]' in a checkout of the project (`make install` installs it)"
+        ) from None
+
+
 def _settings() -> Settings:
     settings = Settings.from_env()
     # Child processes (dbt) resolve NDC_HOME themselves; hand them the same absolute path.
@@ -52,8 +66,8 @@ def main() -> None:
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: $NDC_HOME.")
 def generate(scale: str, years: str, seed: int, channel: str, out: Path | None) -> None:
-    from ingestion.synthetic.generate import generate as run_generate
-    from ingestion.synthetic.generate import parse_years
+    simulator = _tool("simulator.generate", "simulator")
+    run_generate, parse_years = simulator.generate, simulator.parse_years
 
     out = out or _settings().home
     try:
@@ -89,8 +103,9 @@ def generate(scale: str, years: str, seed: int, channel: str, out: Path | None) 
 @click.option("--faults", default=None, help="e.g. 429=0.05,500=0.03,503=0.03,slow=0.02,expire=0.01,cut=0.01,drop=0.01")
 @click.option("--seed", type=int, default=0, show_default=True, help="Makes the fault sequence repeatable.")
 def serve_api(data: Path, host: str, port: int, token: str, faults: str | None, seed: int) -> None:
-    from ingestion.synthetic.api_service import StoreError, serve
-    from ingestion.synthetic.faults import FaultSpec
+    api_service = _tool("simulator.api_service", "simulator")
+    StoreError, serve = api_service.StoreError, api_service.serve
+    from simulator.faults import FaultSpec
 
     try:
         spec = FaultSpec.parse(faults) if faults else None
@@ -181,7 +196,7 @@ LAST_BENCH_YEAR = 2023  # `--years N` counts back from here
 def bench_years(text: str) -> range:
     """`--years` of `ndc bench`: a count of years ending in LAST_BENCH_YEAR ("5"), or a year or range as for
     `ndc generate` ("2023", "2019-2023")."""
-    from ingestion.synthetic.generate import parse_years
+    parse_years = _tool("simulator.generate", "simulator").parse_years
 
     if text.isdigit() and int(text) < 100:
         count = int(text)
@@ -210,8 +225,8 @@ def bench(scale: str, years: str, seed: int, json_path: Path, workdir: Path | No
           no_tiny: bool, no_incremental: bool) -> None:
     import json
 
-    from orchestration.bench.runner import BenchConfig, default_cache
-    from orchestration.bench.runner import bench as run_bench
+    runner = _tool("benchmark.runner", "bench")
+    BenchConfig, default_cache, run_bench = runner.BenchConfig, runner.default_cache, runner.bench
 
     try:
         year_range = bench_years(years)

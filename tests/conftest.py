@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from ingestion.contracts import FAMILIES
-from ingestion.synthetic.generate import generate
+from simulator.generate import generate
 from orchestration.settings import Settings
 from tests.postgres import throwaway_database
 

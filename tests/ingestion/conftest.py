@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 
 from ingestion.contracts import ENTERPRISE
-from ingestion.synthetic.drops import DropStyle, render, write_drop
-from ingestion.synthetic.filings import enterprise_reports
-from ingestion.synthetic.world import SCALES, build_world
+from simulator.drops import DropStyle, render, write_drop
+from simulator.filings import enterprise_reports
+from simulator.world import SCALES, build_world
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,8 @@ from ingestion.api_client import ApiClient, ApiError
 from ingestion.api_landing import land_api, read_watermark
 from ingestion.contracts import FAMILIES
 from ingestion.landing import RawStore, refresh_raw_schema
-from ingestion.synthetic.api_service import create_app
-from ingestion.synthetic.generate import generate
+from simulator.api_service import create_app
+from simulator.generate import generate
 from tests.ingestion.test_api_service import running
 
 TOKEN = "test-token"

@@ -24,8 +24,8 @@ import requests
 import uvicorn
 
 from ingestion.contracts import FAMILIES, Family, Field, Kind
-from ingestion.synthetic.api_service import StoreError, create_app, resolve_store
-from ingestion.synthetic.faults import FaultSpec
+from simulator.api_service import StoreError, create_app, resolve_store
+from simulator.faults import FaultSpec
 from tests.conftest import wait_for_health
 
 TOKEN = "test-token-7f3a"
@@ -431,7 +431,7 @@ def test_serve_takes_the_generator_output_and_never_logs_the_token(store, tmp_pa
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code = (
-        "from pathlib import Path; from ingestion.synthetic.api_service import serve; "
+        "from pathlib import Path; from simulator.api_service import serve; "
         f"serve(Path({str(store.out)!r}), '127.0.0.1', {port}, {TOKEN!r}, '500=0.5,drop=0.3', 1)"
     )
     log = tmp_path / "serve.log"

@@ -10,7 +10,7 @@ import pytest
 
 from ingestion.contracts import ENTERPRISE
 from ingestion.file_drops import DeliveryRejected, read_delivery
-from ingestion.synthetic.drops import DropStyle
+from simulator.drops import DropStyle
 from ingestion.typing import type_batch
 
 

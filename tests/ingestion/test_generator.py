@@ -14,8 +14,8 @@ import pytest
 from ingestion.contracts import FAMILIES
 from ingestion.file_drops import DeliveryRejected, read_delivery
 from ingestion.landing import scan_landing
-from ingestion.synthetic.generate import contract_targets, generate
-from ingestion.synthetic.world import SCALES
+from simulator.generate import contract_targets, generate
+from simulator.world import SCALES
 from ingestion.uscc import CHARSET, checksum_ok
 
 YEARS = range(2021, 2023)

@@ -19,8 +19,8 @@ from ingestion.api_client import ApiClient
 from ingestion.api_landing import land_api
 from ingestion.contracts import FAMILIES
 from ingestion.landing import RawStore
-from ingestion.synthetic.faults import FaultSpec
-from ingestion.synthetic.generate import generate
+from simulator.faults import FaultSpec
+from simulator.generate import generate
 from tests.conftest import NDC, run_ndc, wait_for_health
 from tests.ingestion.test_api_landing import landed
 

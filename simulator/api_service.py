@@ -55,7 +55,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ingestion.contracts import FAMILIES, Family, Field, Kind
-from ingestion.synthetic.faults import FAULT_KINDS, FaultSpec
+from simulator.faults import FAULT_KINDS, FaultSpec
 
 __all__ = ["FAULT_KINDS", "FaultSpec", "StoreError", "create_app", "resolve_store", "serve"]
 

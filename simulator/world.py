@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ingestion.reference import rows
-from ingestion.synthetic.codes import uscc_codes
-from ingestion.synthetic.reference import load_reference
+from simulator.codes import uscc_codes
+from simulator.reference import load_reference
 
 ZONE_MEMBERSHIP = 0.6  # enterprises in a prefecture with a national zone that belong to it (synthetic)
 CARRIER_MIX = {"众创空间": 0.55, "孵化器": 0.40, "加速器": 0.03, "大学科技园": 0.02}

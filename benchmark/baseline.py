@@ -1,7 +1,7 @@
 """The bare-engine baseline: the pipeline's work done in one DuckDB connection, with no Dagster, dbt or Great
 Expectations in the process. It is the near-limit the pipeline is compared to.
 
-    python -m orchestration.bench.baseline LANDING PLAN WORKDIR OUT_JSON
+    python -m benchmark.baseline LANDING PLAN WORKDIR OUT_JSON
 
 Stages, each the same work as the pipeline's stage of that name:
 - ingest: every file drop of `LANDING` checked as a whole (hash, line end, encoding, headers, unit row) and read;
@@ -10,7 +10,7 @@ Stages, each the same work as the pipeline's stage of that name:
   (`ingestion.typing.typing_sql`) into tables `raw.*` of `WORKDIR/build.duckdb`, with the delivery ledger
   `raw.ingest_accounting`;
 - dbt build: the seeds, and the SQL dbt compiled for every model and data test of the pipeline's run, in dbt's
-  order (`orchestration.bench.plan`);
+  order (`benchmark.plan`);
 - gates: the statements Great Expectations sent to DuckDB for the raw suites (before the models) and the published
   suites (after them);
 - publish: `analytics` and `ops` copied, without personal columns, into a new serving file renamed into place.
@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.bench.plan import Plan
+from benchmark.plan import Plan
 from ingestion.contracts import (
     FAMILIES,
     QUARANTINE_SCHEMA,
@@ -51,7 +51,7 @@ from ingestion.file_drops import (
     read_delivery,
 )
 from ingestion.landing import LEDGER_COLUMNS, scan_landing
-from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, _divisions, typing_sql
+from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, division_codes, typing_sql
 from warehouse.publish import (
     PERSONAL_COLUMNS,
     PUBLISHED_SCHEMAS,
@@ -151,7 +151,7 @@ class Baseline:
     def ingest(self) -> int:
         con = self.con
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        con.register("divisions_arrow", _divisions())
+        con.register("divisions_arrow", division_codes())
         con.execute("CREATE TEMP TABLE divisions AS SELECT * FROM divisions_arrow")
         con.register("quarantine_empty", QUARANTINE_SCHEMA.empty_table())
         con.execute("CREATE TABLE raw.quarantine AS SELECT * FROM quarantine_empty")

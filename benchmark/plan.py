@@ -4,7 +4,7 @@
 - every model and data test dbt built, in the order it ran them, as the SQL dbt compiled for that run
   (`run_results.json` of the run's own dbt folder, `$NDC_HOME/dbt/runs/<run id>`);
 - the SQL Great Expectations sends to DuckDB for each gate stage, recorded from SQLAlchemy's cursor events while
-  the same suites are validated once more (`python -m orchestration.bench.plan gates DB OUT`, in a process of its own).
+  the same suites are validated once more (`python -m benchmark.plan gates DB OUT`, in a process of its own).
 
 The plan is a pickle: the gates' bound parameters keep their Python types.
 """
@@ -105,7 +105,7 @@ def gate_statements(build_db: Path) -> dict[str, list[tuple[str, object]]]:
 
 
 def main(argv: list[str]) -> None:
-    """`python -m orchestration.bench.plan gates BUILD_DB OUT`: the gates' statements, pickled to OUT."""
+    """`python -m benchmark.plan gates BUILD_DB OUT`: the gates' statements, pickled to OUT."""
     command, build_db, out = argv
     if command != "gates":
         raise SystemExit(f"unknown command {command!r}")

@@ -5,9 +5,9 @@ Every run is a child process in a fresh home whose landing folder is hard-linked
 - the pipeline is `ndc run --full-refresh`, exactly as an operator starts it (DuckDB only: the PostgreSQL and API
   settings are removed from its environment); its stage split comes from the Dagster instance's step times, the
   same figures its `timings:` line prints, and its memory from sampling the process tree (the run and dbt);
-- the baseline is `python -m orchestration.bench.baseline`, which refuses to start, and reports it, if Dagster, dbt or
+- the baseline is `python -m benchmark.baseline`, which refuses to start, and reports it, if Dagster, dbt or
   Great Expectations were imported;
-- the incremental scenario drops the nightly delivery (`orchestration.bench.nightly`) into the full run's home and runs
+- the incremental scenario drops the nightly delivery (`benchmark.nightly`) into the full run's home and runs
   `ndc run` as the nightly schedule does, incremental facts and all.
 """
 
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import psutil
 
-from orchestration.bench.nightly import write_delivery
-from orchestration.bench.plan import Plan, dbt_steps, run_target
-from orchestration.bench.process import ChildRun, run_measured
+from benchmark.nightly import write_delivery
+from benchmark.plan import Plan, dbt_steps, run_target
+from benchmark.process import ChildRun, run_measured
 from ingestion.landing import scan_landing
 from orchestration.settings import Settings
 
@@ -61,7 +61,7 @@ def default_cache() -> Path:
 
 def cached_generation(config: BenchConfig, log: Callable[[str], None]) -> Path:
     """The generator's output for (scale, years, seed), written once and reused: OUT/landing, OUT/manifest."""
-    from ingestion.synthetic.generate import generate
+    from simulator.generate import generate
 
     key = f"{config.scale}-{config.years.start}-{config.years.stop - 1}-seed{config.seed}-v{CACHE_VERSION}"
     target = config.cache / key
@@ -158,13 +158,13 @@ def run_pipeline(home: Path, full_refresh: bool) -> PipelineRun:
 
 
 def extract_plan(pipeline: PipelineRun, home: Path, work: Path) -> Path:
-    """The SQL the baseline replays, taken from the pipeline's run (see orchestration.bench.plan)."""
+    """The SQL the baseline replays, taken from the pipeline's run (see benchmark.plan)."""
     work.mkdir(parents=True, exist_ok=True)
     target = run_target(Settings.from_env(_environment(home)).dbt_runs, pipeline.run_id)
     build_db = home / "warehouse" / "build.duckdb"
     steps = dbt_steps(target, build_db)
     gates_file = work / "gates.pkl"
-    done = subprocess.run([sys.executable, "-m", "orchestration.bench.plan", "gates", str(build_db), str(gates_file)],
+    done = subprocess.run([sys.executable, "-m", "benchmark.plan", "gates", str(build_db), str(gates_file)],
                           env=_environment(home), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"recording the gates' SQL failed:\n{done.stderr[-4000:]}")
@@ -177,7 +177,7 @@ def extract_plan(pipeline: PipelineRun, home: Path, work: Path) -> Path:
 
 def run_baseline(landing: Path, plan: Path, work: Path) -> tuple[ChildRun, dict]:
     out = work / "baseline.json"
-    args = [sys.executable, "-m", "orchestration.bench.baseline", str(landing), str(plan), str(work / "db"), str(out)]
+    args = [sys.executable, "-m", "benchmark.baseline", str(landing), str(plan), str(work / "db"), str(out)]
     child = run_measured(args, dict(os.environ)).check()
     return child, json.loads(out.read_text(encoding="utf-8"))
 

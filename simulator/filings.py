@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 
 from ingestion.contracts import FOREIGN_REGION
 from ingestion.reference import rows
-from ingestion.synthetic.codes import digits, text
-from ingestion.synthetic.world import (
+from simulator.codes import digits, text
+from simulator.world import (
     CARRIER_MIX,
     INSTITUTION_MIX,
     LEVEL_MIX,

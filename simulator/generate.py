@@ -26,14 +26,14 @@ import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES
 from ingestion.reference import rows
-from ingestion.synthetic.defects import (
+from simulator.defects import (
     FILE_DEFECTS,
     damage_file,
     expected_outcome,
     inject_records,
     pilot_codes,
 )
-from ingestion.synthetic.drops import (
+from simulator.drops import (
     ENCODINGS,
     Cells,
     DropStyle,
@@ -43,7 +43,7 @@ from ingestion.synthetic.drops import (
     unit_row,
     write_bytes,
 )
-from ingestion.synthetic.filings import (
+from simulator.filings import (
     DELIVERY_ORDER,
     carrier_reports,
     contract_records,
@@ -52,7 +52,7 @@ from ingestion.synthetic.filings import (
     with_revisions,
     zone_reports,
 )
-from ingestion.synthetic.world import SCALES, build_world
+from simulator.world import SCALES, build_world
 
 CHANNELS = ("files", "api", "both")
 API_SHARE_WHEN_BOTH = 0.5  # with --channel both, records go to the API or a file drop at random, half each

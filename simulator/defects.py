@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.synthetic.codes import break_check_character, matrix, text
-from ingestion.synthetic.filings import replace_column
-from ingestion.synthetic.world import Population
+from simulator.codes import break_check_character, matrix, text
+from simulator.filings import replace_column
+from simulator.world import Population
 
 OUTSIDE_USCC_SET = "IOSVZ"  # letters GB 32100 leaves out of the code's character set
 UNKNOWN_DIVISION = "999999"
