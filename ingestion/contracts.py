@@ -107,7 +107,7 @@ class Family:
 
 # Every record of every family carries these (filing-formats.md, "Every record carries ...").
 # The file drops' Chinese headers for them are not in the published format; these are the ones the
-# provincial templates use in this project, documented in the README.
+# provincial templates use in this project, documented in docs/ingestion.md.
 COMMON = (
     Field("filing_id", "填报编号", Kind.TEXT, required=True, description="stable across corrections"),
     Field("revision", "修订版本", Kind.INT, required=True, minimum=1, description="a later revision replaces an earlier one"),

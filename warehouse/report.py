@@ -154,7 +154,7 @@ def build_report(serving_db: Path, out: Path) -> Report:
 <style>body{{font-family:sans-serif;margin:2rem;max-width:1200px}} .chart{{margin-bottom:2.5rem}}</style></head>
 <body><h1>国家科技创新创业数据中心 · 评价报告 {html.escape(str(period or ""))}</h1>
 <p>Built {html.escape(dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))} from
-{html.escape(str(serving_db))}. Scores follow the rules and choices documented in the README (Warehouse).</p>
+{html.escape(str(serving_db))}. Scores follow the rules and choices documented in docs/warehouse.md.</p>
 {body}
 </body></html>
 """
