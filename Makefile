@@ -64,8 +64,10 @@ $(SPARK_STAMP): $(STAMP)
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev,spark]"
 	@touch $@
 
+# Two workers: a pipeline run keeps about one core busy, and these machines have two. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 test: install browser spark
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist worksteal
 
 dev: install
 	@mkdir -p $(DAGSTER_HOME)

@@ -16,6 +16,12 @@ from pathlib import Path
 import pytest
 import requests
 
+# pyspark (installed for the Spark target) takes a `__main__` without a file for a doctest run and exits the process
+# when Great Expectations imports it; pytest-xdist's workers start from `python -c`, so give their `__main__` a name.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "<pytest worker>"
+
 from ingestion.contracts import FAMILIES
 from simulator.generate import generate
 from orchestration.settings import Settings

@@ -48,7 +48,11 @@ def test_the_json_carries_every_figure(bench):
     assert all(s["peak_rss_mib"] > 0 for s in figures["pipeline"]["stages"].values())
     for key in ("pipeline_wall_s", "baseline_wall_s", "ratio", "incremental_wall_s", "incremental_ratio", "peak_rss_mib"):
         assert figures[key] > 0, key
-    assert math.isfinite(figures["fixed_overhead_s"]) and math.isfinite(figures["marginal_ratio"])
+    assert math.isfinite(figures["fixed_overhead_s"])
+    # At sample scale the baseline's full and tiny runs can take the same time on a busy machine; the ratio is then
+    # reported as unmeasurable (null), never as a number divided by nothing.
+    marginal = figures["marginal_ratio"]
+    assert marginal is None or (math.isfinite(marginal) and marginal > 0), marginal
 
 
 def test_both_sides_do_the_same_work_on_the_generated_records(bench):

@@ -17,11 +17,13 @@ pytestmark = pytest.mark.slow
 DBT = Path(sys.executable).parent / "dbt"
 
 
-def test_every_dbt_unit_test_passes(published_sample: PublishedSample):
-    # Unit tests take their fixtures' column types from the built relations, hence a built warehouse.
+def test_every_dbt_unit_test_passes(published_sample: PublishedSample, tmp_path: Path):
+    # Unit tests take their fixtures' column types from the built relations, hence a built warehouse. Their target
+    # folder is their own: the project's target/ holds the manifest other tests' code locations read meanwhile.
     result = subprocess.run(
         [str(DBT), "test", "--select", "test_type:unit", "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--project-dir", str(DBT_PROJECT_DIR)],
+         "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
+         "--log-path", str(tmp_path / "logs")],
         env={**os.environ, "NDC_HOME": str(published_sample.home)}, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:]
