@@ -52,7 +52,7 @@ def land_from_api(context: dg.AssetExecutionContext, settings: Settings, store: 
     if not (settings.api_url and settings.api_token):
         context.log.info("NDC_API_URL and NDC_API_TOKEN are not both set: nothing pulled from the API")
         return {"api_configured": False}
-    client = ApiClient(settings.api_url, settings.api_token)
+    client = ApiClient(settings.api_url, settings.api_token, retry_budget_s=settings.api_retry_budget_s)
     try:
         summary = land_api(
             client, store, family,
