@@ -71,6 +71,7 @@ class Page:
     body_bytes: int
     sha256: str  # of the body as received
     number: int = 1  # the page's position in its walk, from 1: how an operator finds it again
+    offset: int = 0  # items of the body before the first of `items` (tied with the watermark, or split off)
 
 
 @dataclass(frozen=True)
@@ -161,28 +162,25 @@ def _json_type(value: object) -> str:
 
 
 def _instant(iso: str) -> float:
-    from datetime import datetime
+    """Seconds since the epoch; an instant without an offset is UTC, as the typing query reads it."""
+    from datetime import datetime, timezone
 
-    return datetime.fromisoformat(iso).timestamp()
+    moment = datetime.fromisoformat(iso)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def item_key(item: object) -> tuple[float, str, int] | None:
     """An item's place in the API's order, or None when it carries no usable key (not an object, a submitted_at
-    that is no ISO 8601 instant with an offset, a filing_id that is no text, a revision that is no whole number)."""
+    that is no ISO 8601 instant, a filing_id that is no text, a revision that is no whole number)."""
     if not isinstance(item, dict):
         return None
     submitted, filing_id, revision = item.get("submitted_at"), item.get("filing_id"), item.get("revision")
     if type(submitted) is not str or type(filing_id) is not str or type(revision) is not int:
         return None
-    from datetime import datetime
-
     try:
-        moment = datetime.fromisoformat(submitted)
+        return (_instant(submitted), filing_id, revision)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return None
-    return (moment.timestamp(), filing_id, revision)
 
 
 def watermark_of(item: dict) -> Watermark:
@@ -240,12 +238,13 @@ class ApiClient:
                 while True:
                     body = self._get(family, {**params, "cursor": cursor} if cursor else params, number + 1)
                     number += 1
-                    items = body["items"]
+                    items = received = body["items"]
                     if last is not None and items:
                         # Only the first page after a (re)start can hold items tied with the watermark. An item
                         # without a usable key cannot be placed, so it is kept: landing quarantines it.
                         items = [i for i in items if (key := item_key(i)) is None or key > last.sort_key]
-                    page = Page(items, cursor, body["next_cursor"], body["_bytes"], body["_sha256"], number)
+                    page = Page(items, cursor, body["next_cursor"], body["_bytes"], body["_sha256"], number,
+                                len(received) - len(items))
                     if page.items:
                         yield page
                         keyed = [i for i in page.items if item_key(i) is not None]

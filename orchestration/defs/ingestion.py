@@ -60,11 +60,15 @@ def land_from_api(context: dg.AssetExecutionContext, settings: Settings, store: 
         )
     finally:
         client.close()
+    if summary.held_back:
+        context.log.warning(f"{family}: {summary.held_back} items after the watermark are quarantined and hold it "
+                            "back (submitted_at in the future or no instant); see raw.quarantine")
     return {
         "api_configured": True,
         "pages": summary.pages,
         "rows_landed": summary.rows_landed,
         "rows_quarantined": summary.rows_quarantined,
+        "rows_held_back": summary.held_back,
         "watermark": str(summary.watermark.submitted_at if summary.watermark else "none"),
     }
 
