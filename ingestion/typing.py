@@ -8,6 +8,7 @@ wrong check character is landed: real early pilot codes fail the check, so the w
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
@@ -27,6 +28,8 @@ DATE_FORMATS = ("%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
 # COPY; escape sequences break terminals and reports), and more characters than any name or code has.
 CONTROL_CHARACTERS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 MAX_TEXT_LENGTH = 1000
+# A record may say it was submitted up to this long after it was received: clocks and time zones differ.
+SUBMISSION_GRACE = dt.timedelta(days=1)
 
 
 LINEAGE_KEYS = ("_channel", "_source", "_source_sha256", "_row_number", "_loaded_at")
@@ -167,11 +170,12 @@ def _time_problems() -> list[_Problem]:
     """Rules on the fields every record carries: no report of a year after the one it was submitted in (a day's
     grace for time zones), and no submission after the record was received."""
     period, submitted = _q("t_period"), _q("t_submitted_at")
+    grace = f"INTERVAL {SUBMISSION_GRACE.days} DAY"
     return [
-        _problem("rule:period_not_after_submission", f"{period} > year({submitted} + INTERVAL 1 DAY)",
+        _problem("rule:period_not_after_submission", f"{period} > year({submitted} + {grace})",
                  f"'报告年度 ' || CAST({period} AS VARCHAR) || ' is after the year it was submitted in (' || "
                  f"CAST({submitted} AS VARCHAR) || ')'"),
-        _problem("rule:submitted_not_in_future", f"{submitted} > _loaded_at + INTERVAL 1 DAY",
+        _problem("rule:submitted_not_in_future", f"{submitted} > _loaded_at + {grace}",
                  f"'提交时间 ' || CAST({submitted} AS VARCHAR) || ' is after the record was received (' || "
                  "CAST(_loaded_at AS VARCHAR) || ')'"),
     ]

@@ -94,6 +94,7 @@ class RunReport:
                 lines.append(
                     f"{asset}: {meta.get('pages', 0)} pages; {meta.get('rows_landed', 0)} rows landed, "
                     f"{meta.get('rows_quarantined', 0)} quarantined; watermark {meta.get('watermark')}"
+                    + (f"; {meta['rows_held_back']} held back after it" if meta.get("rows_held_back") else "")
                 )
         if self.rejected:
             lines.append(f"rejected deliveries ({len(self.rejected)}), nothing of them was landed:")

@@ -5,6 +5,7 @@
 | `NDC_HOME`                | `<repo>/.ndc`            | landing/, raw/, warehouse/, quality/, dagster/, dbt/ |
 | `NDC_API_URL`             | unset (no API pull)      | base URL of the national reporting system's API   |
 | `NDC_API_TOKEN`           | unset                    | its bearer token (never logged)                   |
+| `NDC_API_RETRY_BUDGET_S`  | `600`                    | seconds one API page may spend on retries before the pull stops |
 | `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml): duckdb, spark, spark_cluster |
 | `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to   |
 | `NDC_DUCKDB_MEMORY_LIMIT` | `4GB`                    | DuckDB's memory per connection: dbt, gates, publication (it spills beyond) |
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
 from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, memory_limit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +30,7 @@ class Settings:
     home: Path
     api_url: str | None = None
     api_token: str | None = None
+    api_retry_budget_s: float = DEFAULT_RETRY_BUDGET_S
     dbt_target: str = "duckdb"
     publish_postgres_dsn: str | None = None
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
@@ -41,6 +44,7 @@ class Settings:
             home=home,
             api_url=environ.get("NDC_API_URL") or None,
             api_token=environ.get("NDC_API_TOKEN") or None,
+            api_retry_budget_s=_seconds(environ, "NDC_API_RETRY_BUDGET_S", DEFAULT_RETRY_BUDGET_S),
             dbt_target=environ.get("NDC_DBT_TARGET") or "duckdb",
             publish_postgres_dsn=environ.get("NDC_PUBLISH_POSTGRES_DSN") or None,
             duckdb_memory_limit=memory_limit(environ),
@@ -95,3 +99,16 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{name}={text!r}: give a number of seconds above 0, e.g. {default:g}")
+    return value

@@ -52,7 +52,7 @@ def land_from_api(context: dg.AssetExecutionContext, settings: Settings, store: 
     if not (settings.api_url and settings.api_token):
         context.log.info("NDC_API_URL and NDC_API_TOKEN are not both set: nothing pulled from the API")
         return {"api_configured": False}
-    client = ApiClient(settings.api_url, settings.api_token)
+    client = ApiClient(settings.api_url, settings.api_token, retry_budget_s=settings.api_retry_budget_s)
     try:
         summary = land_api(
             client, store, family,
@@ -60,11 +60,15 @@ def land_from_api(context: dg.AssetExecutionContext, settings: Settings, store: 
         )
     finally:
         client.close()
+    if summary.held_back:
+        context.log.warning(f"{family}: {summary.held_back} items after the watermark are quarantined and hold it "
+                            "back (submitted_at in the future or no instant); see raw.quarantine")
     return {
         "api_configured": True,
         "pages": summary.pages,
         "rows_landed": summary.rows_landed,
         "rows_quarantined": summary.rows_quarantined,
+        "rows_held_back": summary.held_back,
         "watermark": str(summary.watermark.submitted_at if summary.watermark else "none"),
     }
 

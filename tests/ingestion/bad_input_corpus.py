@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ingestion.contracts import ENTERPRISE
 from ingestion.uscc import check_character
+from tests.ingestion.api_bad_input_corpus import render_lines
 
 REJECTED = "file rejected"  # nothing of the file lands; the ledger and the run report say why
 QUARANTINED = "record quarantined"  # the record goes to raw.quarantine with its rule; the rest of the file lands
@@ -305,7 +306,7 @@ def render() -> str:
         expect = case.expect.replace("|", "\\|")
         lines.append(f"| {i} | `{case.key}` | {what}{' (' + case.suffix + ')' if case.suffix != '.csv' else ''} | "
                      f"{case.outcome} | {expect} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "", *render_lines()]) + "\n"
 
 
 if __name__ == "__main__":

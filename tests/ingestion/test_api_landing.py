@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -15,6 +18,8 @@ from ingestion.contracts import FAMILIES
 from ingestion.landing import RawStore, refresh_raw_schema
 from simulator.api_service import create_app
 from simulator.generate import generate
+from tests.ingestion import api_bad_input_corpus as api_corpus
+from tests.ingestion.hostile_api import Answer, Request, hostile_api, page
 from tests.ingestion.test_api_service import running
 
 TOKEN = "test-token"
@@ -122,3 +127,75 @@ def test_a_crash_after_the_watermark_moved_is_finished_not_redone(generated: Pat
     ledger = store.ledger("zone")
     assert len({e["source"] for e in ledger}) == len(ledger)  # each page acknowledged once
     assert sum(e["rows_read"] for e in ledger) == len(stored(generated, "zone"))
+
+
+# ---- items of another shape, and items the watermark must not rest on (scripted server, api_bad_input_corpus) ----
+
+
+def honouring_updated_since(items: list) -> Callable[[Request], Answer]:
+    """A scripted API over `items` (served in list order, which a test may extend) that honours updated_since.
+    An item whose submitted_at is no instant cannot be placed by the server either: it comes in every answer."""
+
+    def after(item: object, cut: dt.datetime) -> bool:
+        try:
+            return dt.datetime.fromisoformat(item["submitted_at"]) > cut
+        except (TypeError, ValueError, KeyError):
+            return True
+
+    def script(request: Request) -> Answer:
+        since = request.query.get("updated_since")
+        if since is None:
+            return page(list(items))
+        return page([i for i in items if after(i, dt.datetime.fromisoformat(since))])
+
+    return script
+
+
+def raw_rows(store: RawStore, sql: str) -> list[tuple]:
+    con = duckdb.connect()
+    refresh_raw_schema(con, store, families=["enterprise"])
+    rows = con.execute(sql).fetchall()
+    con.close()
+    return rows
+
+
+@pytest.mark.parametrize("case", api_corpus.ITEM_CASES, ids=[c.key for c in api_corpus.ITEM_CASES])
+def test_each_bad_api_item_gets_its_documented_outcome(tmp_path: Path, case: api_corpus.ApiCase):
+    good = [api_corpus.item(1), api_corpus.item(2)]
+    items = [*good, case.build()] if case.outcome == api_corpus.HELD else [good[0], case.build(), good[1]]
+    store = RawStore(tmp_path / "raw")
+    with hostile_api(honouring_updated_since(items)) as api:
+        summary = land_api(client(api.base), store, "enterprise")
+    landed_rows = raw_rows(store, "SELECT filing_id, revenue FROM raw.enterprise_api ORDER BY filing_id")
+    quarantined = raw_rows(store, "SELECT rule, reason FROM raw.quarantine")
+    if case.outcome == api_corpus.KEPT:
+        assert dict(landed_rows) == {"API-2023-00001": Decimal("56000.5"), "API-2023-00002": Decimal("56000.5"),
+                                     "API-2023-00003": Decimal("3386")}
+        assert quarantined == [] and summary.rows_quarantined == 0
+        return
+    assert [r[0] for r in landed_rows] == ["API-2023-00001", "API-2023-00002"]
+    assert [q[0] for q in quarantined] == [case.expect]
+    position = 3 if case.outcome == api_corpus.HELD else 2
+    assert quarantined[0][1].startswith(f"page 1, item {position}: "), quarantined[0][1]
+    assert summary.rows_landed == 2 and summary.rows_quarantined == 1
+    assert read_watermark(store, "enterprise").filing_id == "API-2023-00002"
+
+
+@pytest.mark.parametrize("bad_at", ["2099-01-01T00:00:00+08:00", "上周三"])
+def test_an_item_the_watermark_cannot_rest_on_holds_it_back_and_later_filings_still_arrive(tmp_path: Path, bad_at: str):
+    items = [api_corpus.item(1), api_corpus.item(2), api_corpus.item(99, submitted_at=bad_at)]
+    store = RawStore(tmp_path / "raw")
+    with hostile_api(honouring_updated_since(items)) as api:
+        first = land_api(client(api.base), store, "enterprise")
+        assert first.held_back == 1 and first.rows_quarantined == 1
+        items.insert(2, api_corpus.item(4))  # a filing submitted the next day, before the bad one in the API's order
+        second = land_api(client(api.base), store, "enterprise")
+        third = land_api(client(api.base), store, "enterprise")
+    assert second.rows_landed == 1 and second.held_back == 1 and third.rows_landed == 0
+    assert [r[0] for r in raw_rows(store, "SELECT filing_id FROM raw.enterprise_api ORDER BY 1")] == [
+        "API-2023-00001", "API-2023-00002", "API-2023-00004"]
+    assert read_watermark(store, "enterprise").filing_id == "API-2023-00004"
+    # Reported on every pull, kept once: each pull replaces what the last held back.
+    assert raw_rows(store, "SELECT filing_id FROM raw.quarantine") == [("API-2023-00099",)]
+    held = [e for e in store.ledger("enterprise") if e["source"].endswith("held-back")]
+    assert len(held) == 3 and all(e["rows_quarantined"] == 1 and "held back" in e["message"] for e in held)
