@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from expectations.rules import latest_revisions
 from ingestion.contracts import FAMILIES
 
 SHARE = 0.01
@@ -88,10 +89,7 @@ def _draw(con: duckdb.DuckDBPyConnection, family: str, kind: str, n: int, seed: 
     select = ", ".join(f"{changed.get(k, _q(k))} AS {_q(k)}" for k in fields)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE drawn AS
-        WITH latest AS (
-            SELECT * FROM raw.{family}_files
-            QUALIFY row_number() OVER (PARTITION BY filing_id ORDER BY revision DESC, submitted_at DESC) = 1
-        )
+        WITH latest AS ({latest_revisions(f"raw.{family}_files")})
         SELECT {select} FROM latest USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})
     """)
 

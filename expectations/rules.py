@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ingestion.contracts import Family
+from ingestion.contracts import Family, latest_revision_order_by
 from ingestion.reference import rows
 
 
@@ -117,9 +117,9 @@ def valid_in_period(column: str, seed: str, key: str, first_year: str, last_year
 
 
 def latest_revisions(relation: str) -> str:
-    """A SELECT of `relation`'s filings at their latest revision, one row per filing_id (as the dbt models keep)."""
+    """A SELECT of `relation`'s filings at their latest revision, one row per filing_id (as the dbt models keep).
+    `relation` carries landing column names, lineage included."""
     return (
-        "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY filing_id "
-        "ORDER BY revision DESC, submitted_at DESC, _loaded_at DESC) AS revision_rank "
-        f"FROM {relation}) ranked WHERE revision_rank = 1"
+        f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY filing_id ORDER BY {latest_revision_order_by()}) "
+        f"AS revision_rank FROM {relation}) ranked WHERE revision_rank = 1"
     )

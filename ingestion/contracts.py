@@ -284,6 +284,20 @@ LINEAGE = pa.schema(
 )
 
 
+# The latest revision of a filing: the one rule by which every layer keeps one row per filing_id (dbt's
+# `latest_revision` macro, the gates over raw rows, the benchmark's nightly corrections). Highest revision first;
+# of one revision delivered more than once, the latest submission, then the latest load, then the last delivery and
+# its last row: the last two make the choice independent of row order when a re-delivery repeats the first three.
+# Landing names, all descending. dbt's staging renames the lineage columns (macros/stage_raw.sql), so its macro
+# spells these keys in those names; tests/dbt/test_latest_revision.py holds the two to the same choice.
+LATEST_REVISION_ORDER = ("revision", "submitted_at", "_loaded_at", "_source", "_row_number")
+
+
+def latest_revision_order_by() -> str:
+    """The ORDER BY terms that put a filing's latest revision first (LATEST_REVISION_ORDER)."""
+    return ", ".join(f"{column} DESC" for column in LATEST_REVISION_ORDER)
+
+
 def landing_schema(family: Family) -> pa.Schema:
     """The explicit Arrow schema of a family's raw rows: contract fields, then lineage."""
     return pa.schema(list(family.arrow_schema()) + list(LINEAGE))
