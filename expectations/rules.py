@@ -12,6 +12,7 @@ from typing import Any
 
 from ingestion.contracts import Family, latest_revision_order_by
 from ingestion.reference import rows
+from ingestion.sql import literal
 
 
 def not_null(gxe: Any, *columns: str) -> list[Any]:
@@ -84,11 +85,8 @@ def no_rows(rule: str, query: str, description: str) -> Any:
 
 
 def sql_literal(value: Any) -> str:
-    if value is None or value == "":
-        return "NULL"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    """A reference-data cell as a literal: an empty CSV cell is NULL."""
+    return literal(None if value == "" else value)
 
 
 def values_table(name: str, columns: Sequence[str], records: Iterable[Sequence[Any]]) -> str:

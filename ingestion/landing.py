@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES, QUARANTINE_SCHEMA, Family, landing_schema
 from ingestion.file_drops import DeliveryRejected, is_delivery, read_delivery, sha256_of
+from ingestion.sql import ident, literal, literal_list
 from ingestion.typing import TypedBatch, type_batch
 
 log = logging.getLogger(__name__)
@@ -453,7 +454,7 @@ def _empty_select(schema: pa.Schema) -> str:
         types = con.execute("SELECT column_name, column_type FROM (DESCRIBE empty)").fetchall()
     finally:
         con.close()
-    return "SELECT " + ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in types) + " WHERE false"
+    return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {ident(c)}" for c, t in types) + " WHERE false"
 
 
 def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families: Iterable[str] = FAMILIES) -> dict[str, int]:
@@ -478,10 +479,9 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
         + (_parquet_select(q_files) if q_files else _empty_select(QUARANTINE_SCHEMA))
     )
     ledgers = sorted((store.root / "_deliveries").glob("*.jsonl"))
-    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in LEDGER_COLUMNS.items()) + "}"
+    columns = "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in LEDGER_COLUMNS.items()) + "}"
     if ledgers:
-        paths = "[" + ", ".join(f"'{p.as_posix()}'" for p in ledgers) + "]"
-        body = f"SELECT * FROM read_json({paths}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)"
+        body = f"SELECT * FROM read_json({literal_list(ledgers)}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)"
     else:
         body = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {k}" for k, t in LEDGER_COLUMNS.items()) + " WHERE false"
     con.execute(f"CREATE OR REPLACE VIEW raw.ingest_accounting AS {body}")
@@ -489,5 +489,4 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
 
 
 def _parquet_select(files: list[Path]) -> str:
-    paths = "[" + ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in files) + "]"
-    return f"SELECT * FROM read_parquet({paths})"
+    return f"SELECT * FROM read_parquet({literal_list(files)})"
