@@ -72,15 +72,6 @@ class GenerateSummary:
     defects: int = 0
 
 
-def parse_years(text: str) -> range:
-    """'2021-2023' or '2023'."""
-    first, _, last = text.partition("-")
-    start, stop = int(first), int(last or first)
-    if stop < start:
-        raise ValueError(f"years {text!r}: the last year comes before the first")
-    return range(start, stop + 1)
-
-
 def contract_targets(year: int) -> tuple[int, float, bool]:
     """National contract count and 成交额 (万元) for a year, from `ref_national_figures.csv`, and whether the count
     is an assumption. Where only 成交额 is published (2024), the count assumes the average contract value of the
