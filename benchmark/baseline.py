@@ -25,8 +25,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,6 +41,7 @@ from ingestion.contracts import (
     Kind,
     landing_schema,
 )
+from ingestion.durable import replace_durably, temporary_beside, write_json_atomically
 from ingestion.file_drops import (
     DeliveryRejected,
     _is_unit_row,
@@ -323,7 +322,7 @@ class Baseline:
     def publish(self) -> int:
         con = self.con
         serving = self.workdir / "serving.duckdb"
-        tmp = serving.with_name(f".{serving.name}.tmp")
+        tmp = temporary_beside(serving)
         con.execute(f"ATTACH {literal(tmp.as_posix())} AS serving (STORAGE_VERSION {literal(SERVING_STORAGE_VERSION)})")
         rows = 0
         for schema in PUBLISHED_SCHEMAS:
@@ -338,12 +337,7 @@ class Baseline:
                 con.execute(f"CREATE TABLE {target} AS SELECT {', '.join(map(ident, columns))} FROM build.{schema}.{ident(name)}")
                 rows += con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         con.execute("DETACH serving")
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, serving)
+        replace_durably(tmp, serving)
         return rows
 
 
@@ -400,7 +394,7 @@ def main(argv: list[str]) -> None:
     landing, plan, workdir, out = (Path(a) for a in argv)
     if forbidden_modules():
         raise SystemExit(f"the baseline must run without {forbidden_modules()}")
-    Path(out).write_text(json.dumps(run(landing, plan, workdir), indent=2), encoding="utf-8")
+    write_json_atomically(Path(out), run(landing, plan, workdir), indent=2)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import pyarrow.compute as pc
 
 from ingestion.api_client import ApiClient, Page, Watermark
 from ingestion.contracts import FAMILIES
+from ingestion.durable import write_json_atomically
 from ingestion.landing import DeliveryOutcome, RawStore, split_by_source
 from ingestion.typing import type_batch
 
@@ -56,20 +56,11 @@ def read_watermark(store: RawStore, family: str) -> Watermark | None:
 
 
 def _write_watermark(store: RawStore, family: str, watermark: Watermark) -> None:
-    _write_json(watermark_path(store, family), asdict(watermark))
+    write_json_atomically(watermark_path(store, family), asdict(watermark))
 
 
 def journal_path(store: RawStore, family: str) -> Path:
     return store.root / "_watermarks" / f"{family}.journal.json"
-
-
-def _write_json(path: Path, payload: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def recover(store: RawStore, family: str) -> str | None:
@@ -150,7 +141,7 @@ def land_api(
             )
             pages.append((source, landed, quarantined, outcome))
         journal = journal_path(store, family_name)
-        _write_json(journal, {"watermark": asdict(watermark), "outcomes": [asdict(o) for *_, o in pages]})
+        write_json_atomically(journal, {"watermark": asdict(watermark), "outcomes": [asdict(o) for *_, o in pages]})
         for source, landed, quarantined, _ in pages:
             store.replace_source(family, "api", source, landed, quarantined)
         _write_watermark(store, family_name, watermark)

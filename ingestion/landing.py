@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES, QUARANTINE_SCHEMA, Family, landing_schema
+from ingestion.durable import temporary_beside, write_json_atomically
 from ingestion.file_drops import DeliveryRejected, is_delivery, read_delivery, sha256_of
 from ingestion.sql import ident, literal, literal_list
 from ingestion.typing import TypedBatch, type_batch
@@ -191,7 +192,7 @@ class RawStore:
         if typed.quarantined.num_rows:
             writes.append((typed.quarantined, self.root / "_quarantine" / family.name / stem))
         journal = self.journal_path(family.name)
-        _write_json(journal, {"files": [str(p) for _, p in writes], "outcomes": [asdict(o) for o in outcomes]})
+        write_json_atomically(journal, {"files": [str(p) for _, p in writes], "outcomes": [asdict(o) for o in outcomes]})
         with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet encoding releases the GIL
             list(pool.map(lambda w: _write_atomically(*w), writes))
         if redelivered:
@@ -283,13 +284,6 @@ def _counts(table: pa.Table) -> dict[str, int]:
     return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
 
 
-def _write_json(path: Path, payload: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def split_by_source(table: pa.Table) -> dict[str, pa.Table]:
     if not table.num_rows:
         return {}
@@ -311,7 +305,7 @@ def _run_lengths(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
 def _write_atomically(table: pa.Table, target: Path) -> None:
     """Write under a temporary name and rename: readers see the old file or the new one, never half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temporary_beside(target)
     try:
         pq.write_table(table, tmp, compression="snappy")  # small files: snappy costs a third less than zstd here
         os.replace(tmp, target)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import ctypes
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES
+from ingestion.durable import write_json_atomically
 from ingestion.reference import rows
 from simulator.defects import (
     FILE_DEFECTS,
@@ -402,14 +402,12 @@ def _generate(out: Path, scale: str, years: range, seed: int, channel: str, targ
         output.close()
     truth = Path(out) / "manifest"
     pq.write_table(pa.concat_tables(tenancies), truth / "tenancy.parquet")
-    (truth / "summary.json").write_text(
-        json.dumps(
-            {"scale": scale, "years": [years.start, years.stop - 1], "seed": seed, "channel": channel,
-             "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "files": summary.files,
-             "records": summary.records, "defects": summary.defects,
-             "by_family": {f: dict(v) for f, v in summary.by_family.items()}, "contracts": summary.contracts},
-            ensure_ascii=False, indent=2, default=str,
-        ),
-        encoding="utf-8",
+    write_json_atomically(
+        truth / "summary.json",
+        {"scale": scale, "years": [years.start, years.stop - 1], "seed": seed, "channel": channel,
+         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "files": summary.files,
+         "records": summary.records, "defects": summary.defects,
+         "by_family": {f: dict(v) for f, v in summary.by_family.items()}, "contracts": summary.contracts},
+        indent=2, default=str,
     )
     return summary

@@ -7,8 +7,6 @@ never a mix, and a failed publication leaves the old one untouched.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contracts import FAMILIES
+from ingestion.durable import replace_durably, temporary_beside
 from ingestion.sql import ident, literal
 from warehouse.memory import duckdb_config
 
@@ -51,7 +50,7 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
     `on_table(done, total, table)` reports progress after each table is copied."""
     serving_db = Path(serving_db)
     serving_db.parent.mkdir(parents=True, exist_ok=True)
-    tmp = serving_db.with_name(f".{serving_db.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temporary_beside(serving_db)
     tables: list[PublishedTable] = []
     con = duckdb.connect(config=duckdb_config())
     try:
@@ -76,9 +75,7 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
         raise
     con.close()
-    _fsync(tmp)
-    os.replace(tmp, serving_db)
-    _fsync(serving_db.parent)
+    replace_durably(tmp, serving_db)
     return PublishResult(serving_db, tables)
 
 
@@ -98,11 +95,3 @@ def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, comment:
             con.execute(f"COMMENT ON COLUMN {target}.{ident(column)} IS {literal(note)}")
     rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
     return PublishedTable(schema, name, rows)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
