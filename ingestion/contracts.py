@@ -3,6 +3,18 @@
 This module is the single source of the contract in `shared/reference/filing-formats.md`. The Arrow landing
 schemas, the header maps of the file-drop reader, the quarantine rules and the dbt source columns are all derived
 from it, so a field is added or renamed here and nowhere else.
+
+Names of the 孵化载体 family. Two names, each for one thing, in every layer:
+- `incubator` is the filing family (孵化载体年报). The filing formats fix it (landing folders `<landing>/incubator/`,
+  the API path `/v1/filings/incubator`), so everything about filings carries it: `INCUBATOR.name`, the raw tables
+  `raw.incubator_files`/`raw.incubator_api`, the staging models `stg_*__incubator`, `int_incubator__latest_filings`
+  (one row per filing), the gates keyed by family and the simulator's `incubator_reports`.
+- `carrier` is what a filing describes: one incubation carrier (孵化器, 众创空间, 加速器, 大学科技园), identified by its
+  USCC. Everything at that grain carries it: `int_carrier__annual` (one report per carrier and year), the published
+  `analytics.dim_carrier` and `analytics.fct_carrier_annual`, and `carrier_key`.
+- `analytics.mart_incubator_criteria` keeps `incubator` in its narrow sense: it evaluates the national criteria for
+  孵化器, one carrier type. Published names are promises to BI users and are not renamed.
+For the other families the filing family and its subject share one name (enterprise, zone, contract).
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ from simulator.drops import (
 )
 from simulator.filings import (
     DELIVERY_ORDER,
-    carrier_reports,
+    incubator_reports,
     contract_records,
     corrections,
     enterprise_reports,
@@ -387,7 +387,7 @@ def _generate(out: Path, scale: str, years: range, seed: int, channel: str, targ
             enterprise_fixes, fixed_rows = corrections(rng, filed.table, "enterprise", CORRECTION_SHARE["enterprise"], last_year)
             latest = with_revisions(filed, enterprise_fixes, fixed_rows)
             deliver("enterprise", filed.table, enterprise_fixes)
-            incubators, tenancy = carrier_reports(rng, world, year, latest)
+            incubators, tenancy = incubator_reports(rng, world, year, latest)
             tenancies.append(tenancy)
             deliver("incubator", incubators)
             zones = zone_reports(rng, world, year, latest)
