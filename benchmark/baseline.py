@@ -25,8 +25,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,6 +41,7 @@ from ingestion.contracts import (
     Kind,
     landing_schema,
 )
+from ingestion.durable import replace_durably, temporary_beside, write_json_atomically
 from ingestion.file_drops import (
     DeliveryRejected,
     _is_unit_row,
@@ -51,6 +50,7 @@ from ingestion.file_drops import (
     read_delivery,
 )
 from ingestion.landing import LEDGER_COLUMNS, scan_landing
+from ingestion.sql import ident, literal
 from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, division_codes, typing_sql
 from warehouse.publish import (
     PERSONAL_COLUMNS,
@@ -62,12 +62,6 @@ FORBIDDEN = ("dagster", "dagster_dbt", "dbt", "great_expectations")
 FETCH_ROWS = 1000  # rows fetched of a gate statement's result, at most (GX reads counts and a few examples)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass
@@ -121,17 +115,17 @@ def _clean_sql(family: Family, keys: list[str]) -> str:
     """The cleaned text `c_<key>` of each delivered column: trimmed, missing markers as null, no thousands
     separators in numbers (what the pipeline does with Arrow kernels, here in SQL)."""
     # list_contains, not IN (...): DuckDB takes a tenth of a second to plan each constant IN list.
-    markers = "[" + ", ".join(_lit(m) for m in MISSING_MARKERS) + "]"
+    markers = "[" + ", ".join(literal(m) for m in MISSING_MARKERS) + "]"
     columns = []
     for key in keys:
         kind = family.field(key).kind
-        trimmed = f"trim({_q(key)})"
+        trimmed = f"trim({ident(key)})"
         value = f"replace({trimmed}, ',', '')" if kind in (Kind.INT, Kind.DECIMAL) else trimmed
         clean = f"CASE WHEN list_contains({markers}, {trimmed}) THEN NULL ELSE {value} END"
-        columns.append(f"{clean} AS {_q('c_' + key)}")
+        columns.append(f"{clean} AS {ident('c_' + key)}")
         if kind is Kind.TEXT:  # the text rule's inputs: control characters and length
-            columns.append(f"regexp_matches({clean}, {_lit(CONTROL_CHARACTERS)}) AS {_q('x_' + key)}")
-            columns.append(f"length({clean}) AS {_q('n_' + key)}")
+            columns.append(f"regexp_matches({clean}, {literal(CONTROL_CHARACTERS)}) AS {ident('x_' + key)}")
+            columns.append(f"length({clean}) AS {ident('n_' + key)}")
     return ", ".join(columns)
 
 
@@ -229,8 +223,8 @@ class Baseline:
             "sha256": [d.sha256 for d in group.deliveries],
         })
         con.register("group_files", files)
-        paths = "[" + ", ".join(_lit(d.path.as_posix()) for d in group.deliveries) + "]"
-        columns = "{" + ", ".join(f"{_lit(k)}: 'VARCHAR'" for k in group.keys) + "}"
+        paths = "[" + ", ".join(literal(d.path.as_posix()) for d in group.deliveries) + "]"
+        columns = "{" + ", ".join(f"{literal(k)}: 'VARCHAR'" for k in group.keys) + "}"
         # Row numbers follow the order read_csv returns a file's rows in (insertion order is preserved).
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {relation} AS
@@ -238,7 +232,7 @@ class Baseline:
                    f.sha256 AS _source_sha256,
                    CAST(_ordinal - min(_ordinal) OVER (PARTITION BY t.filename) + {group.skip + 1} AS BIGINT)
                        AS _row_number,
-                   CAST({_lit(self.loaded_at.isoformat())} AS TIMESTAMPTZ) AS _loaded_at
+                   CAST({literal(self.loaded_at.isoformat())} AS TIMESTAMPTZ) AS _loaded_at
             FROM (SELECT *, row_number() OVER () AS _ordinal
                   FROM read_csv({paths}, header = false, skip = {group.skip}, columns = {columns}, delim = ',',
                                 quote = '"', escape = '"', auto_detect = false, filename = true)) t
@@ -250,15 +244,15 @@ class Baseline:
         """The contract's typing and rules over `relation`, appended to the family's raw table and quarantine."""
         con = self.con
         lineage = ", ".join(LINEAGE_KEYS)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT {', '.join(map(_q, keys))}, "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT {', '.join(map(ident, keys))}, "
                     f"{_clean_sql(family, keys)}, {lineage} FROM {relation} text")
         con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {typing_sql(family, set(keys), factors)}")
-        typed = ", ".join(f"{_q('t_' + f.key)}" for f in family.fields)
+        typed = ", ".join(f"{ident('t_' + f.key)}" for f in family.fields)
         con.execute(f"INSERT INTO raw.{family.name}_files SELECT {typed}, {lineage} FROM checked WHERE NOT _bad")
-        record = "{" + ", ".join(f"{_lit(k)}: {_q(k)}" for k in keys) + "}"
+        record = "{" + ", ".join(f"{literal(k)}: {ident(k)}" for k in keys) + "}"
         con.execute(f"""
             INSERT INTO raw.quarantine
-            SELECT {_lit(family.name)}, split_part(_problems[1], chr(9), 1),
+            SELECT {literal(family.name)}, split_part(_problems[1], chr(9), 1),
                    array_to_string(list_transform(_problems, p -> replace(p, chr(9), ': ')), '; '),
                    t_filing_id, CAST(to_json({record}) AS VARCHAR), {lineage}
             FROM checked WHERE _bad
@@ -299,8 +293,8 @@ class Baseline:
                 schema = step.relation.rsplit(".", 2)[1]
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             if step.kind == "seed":
-                types = "{" + ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in step.columns) + "}"
-                con.execute(f"CREATE OR REPLACE TABLE {step.relation} AS SELECT * FROM read_csv({_lit(step.sql)}, "
+                types = "{" + ", ".join(f"{literal(c)}: {literal(t)}" for c, t in step.columns) + "}"
+                con.execute(f"CREATE OR REPLACE TABLE {step.relation} AS SELECT * FROM read_csv({literal(step.sql)}, "
                             f"header = true, columns = {types}, auto_detect = false)")
                 counts["seeds"] += 1
             elif step.kind == "view":
@@ -328,8 +322,8 @@ class Baseline:
     def publish(self) -> int:
         con = self.con
         serving = self.workdir / "serving.duckdb"
-        tmp = serving.with_name(f".{serving.name}.tmp")
-        con.execute(f"ATTACH {_lit(tmp.as_posix())} AS serving (STORAGE_VERSION {_lit(SERVING_STORAGE_VERSION)})")
+        tmp = temporary_beside(serving)
+        con.execute(f"ATTACH {literal(tmp.as_posix())} AS serving (STORAGE_VERSION {literal(SERVING_STORAGE_VERSION)})")
         rows = 0
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA serving.{schema}")
@@ -339,16 +333,11 @@ class Baseline:
                 columns = [c for (c,) in con.execute(
                     "SELECT column_name FROM duckdb_columns() WHERE database_name = 'build' AND schema_name = ? "
                     "AND table_name = ? ORDER BY column_index", [schema, name]).fetchall() if c not in PERSONAL_COLUMNS]
-                target = f"serving.{schema}.{_q(name)}"
-                con.execute(f"CREATE TABLE {target} AS SELECT {', '.join(map(_q, columns))} FROM build.{schema}.{_q(name)}")
+                target = f"serving.{schema}.{ident(name)}"
+                con.execute(f"CREATE TABLE {target} AS SELECT {', '.join(map(ident, columns))} FROM build.{schema}.{ident(name)}")
                 rows += con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
         con.execute("DETACH serving")
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, serving)
+        replace_durably(tmp, serving)
         return rows
 
 
@@ -405,7 +394,7 @@ def main(argv: list[str]) -> None:
     landing, plan, workdir, out = (Path(a) for a in argv)
     if forbidden_modules():
         raise SystemExit(f"the baseline must run without {forbidden_modules()}")
-    Path(out).write_text(json.dumps(run(landing, plan, workdir), indent=2), encoding="utf-8")
+    write_json_atomically(Path(out), run(landing, plan, workdir), indent=2)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import duckdb
 
+from expectations.rules import latest_revisions
 from ingestion.contracts import FAMILIES
+from ingestion.sql import ident, literal
 
 SHARE = 0.01
 CORRECTED = {"enterprise": "revenue", "contract": "amount"}
@@ -34,12 +36,6 @@ class NightlyDelivery:
     files: list[str] = field(default_factory=list)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def write_delivery(build_db: Path, landing: Path, records: int, seed: int, date: str = "20991231") -> NightlyDelivery:
@@ -85,13 +81,10 @@ def _draw(con: duckdb.DuckDBPyConnection, family: str, kind: str, n: int, seed: 
             "submitted_at": "submitted_at + INTERVAL 7 DAY",
         },
     }[kind]
-    select = ", ".join(f"{changed.get(k, _q(k))} AS {_q(k)}" for k in fields)
+    select = ", ".join(f"{changed.get(k, ident(k))} AS {ident(k)}" for k in fields)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE drawn AS
-        WITH latest AS (
-            SELECT * FROM raw.{family}_files
-            QUALIFY row_number() OVER (PARTITION BY filing_id ORDER BY revision DESC, submitted_at DESC) = 1
-        )
+        WITH latest AS ({latest_revisions(f"raw.{family}_files")})
         SELECT {select} FROM latest USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})
     """)
 
@@ -99,12 +92,12 @@ def _draw(con: duckdb.DuckDBPyConnection, family: str, kind: str, n: int, seed: 
 def _write(con: duckdb.DuckDBPyConnection, family: str, kind: str, landing: Path, date: str,
            delivery: NightlyDelivery) -> int:
     contract = FAMILIES[family]
-    headers = ", ".join(f"CAST({_q(f.key)} AS VARCHAR) AS {_q(f.header)}" for f in contract.fields)
+    headers = ", ".join(f"CAST({ident(f.key)} AS VARCHAR) AS {ident(f.header)}" for f in contract.fields)
     written = 0
     for period, n in con.execute("SELECT period, count(*) FROM drawn GROUP BY ALL ORDER BY ALL").fetchall():
         target = Path(landing) / family / str(period) / FILE_NAME.format(date=date, kind=kind)
         target.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY (SELECT {headers} FROM drawn WHERE period = {int(period)}) TO {_lit(str(target))} "
+        con.execute(f"COPY (SELECT {headers} FROM drawn WHERE period = {int(period)}) TO {literal(str(target))} "
                     "(HEADER, DELIMITER ',')")
         delivery.files.append(target.relative_to(landing).as_posix())
         delivery.by_period[period] = delivery.by_period.get(period, 0) + n

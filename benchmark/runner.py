@@ -31,6 +31,7 @@ import psutil
 from benchmark.nightly import write_delivery
 from benchmark.plan import Plan, dbt_steps, run_target
 from benchmark.process import ChildRun, run_measured
+from ingestion.durable import write_json_atomically
 from ingestion.landing import scan_landing
 from orchestration.settings import Settings
 
@@ -297,8 +298,7 @@ def bench(config: BenchConfig, log: Callable[[str], None] = lambda m: print(m, f
     finally:
         if config.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
-    config.out.parent.mkdir(parents=True, exist_ok=True)
-    config.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json_atomically(config.out, result, indent=2)
     return result
 
 

@@ -30,7 +30,7 @@ from expectations.rules import (
     valid_in_period,
 )
 from expectations.suite import Build, Suite
-from ingestion.contracts import FAMILIES, Family
+from ingestion.contracts import FAMILIES, LATEST_REVISION_ORDER, Family
 
 CHANNELS = ("files", "api")
 LINEAGE_REQUIRED = ("_channel", "_source", "_source_sha256", "_loaded_at")
@@ -107,7 +107,7 @@ def conflicting_revisions(family: Family) -> Any:
 def _zone_against_enterprises() -> str:
     # Enterprises outside any zone are set aside before the latest revision is taken: most are, and a filing
     # moves between zones only by correction, which leaves its counts as they were.
-    located = ("(SELECT filing_id, revision, submitted_at, _loaded_at, zone_code, period, uscc, employees FROM ("
+    located = (f"(SELECT {', '.join(LATEST_REVISION_ORDER)}, filing_id, zone_code, period, uscc, employees FROM ("
                + family_batch("enterprise") + ") e WHERE zone_code IS NOT NULL) located")
     return (
         f"WITH zones AS (SELECT * FROM {_latest()}), "

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ingestion.contracts import Family
+from ingestion.contracts import Family, latest_revision_order_by
 from ingestion.reference import rows
+from ingestion.sql import literal
 
 
 def not_null(gxe: Any, *columns: str) -> list[Any]:
@@ -84,11 +85,8 @@ def no_rows(rule: str, query: str, description: str) -> Any:
 
 
 def sql_literal(value: Any) -> str:
-    if value is None or value == "":
-        return "NULL"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    """A reference-data cell as a literal: an empty CSV cell is NULL."""
+    return literal(None if value == "" else value)
 
 
 def values_table(name: str, columns: Sequence[str], records: Iterable[Sequence[Any]]) -> str:
@@ -117,9 +115,9 @@ def valid_in_period(column: str, seed: str, key: str, first_year: str, last_year
 
 
 def latest_revisions(relation: str) -> str:
-    """A SELECT of `relation`'s filings at their latest revision, one row per filing_id (as the dbt models keep)."""
+    """A SELECT of `relation`'s filings at their latest revision, one row per filing_id (as the dbt models keep).
+    `relation` carries landing column names, lineage included."""
     return (
-        "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY filing_id "
-        "ORDER BY revision DESC, submitted_at DESC, _loaded_at DESC) AS revision_rank "
-        f"FROM {relation}) ranked WHERE revision_rank = 1"
+        f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY filing_id ORDER BY {latest_revision_order_by()}) "
+        f"AS revision_rank FROM {relation}) ranked WHERE revision_rank = 1"
     )

@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -37,6 +36,7 @@ import pyarrow.compute as pc
 
 from ingestion.api_client import ApiClient, Number, Page, Watermark, item_key, watermark_of
 from ingestion.contracts import FAMILIES, QUARANTINE_SCHEMA, Family, Kind
+from ingestion.durable import write_json_atomically
 from ingestion.landing import DeliveryOutcome, RawStore, split_by_source
 from ingestion.typing import SUBMISSION_GRACE, type_batch
 
@@ -76,7 +76,7 @@ def read_watermark(store: RawStore, family: str) -> Watermark | None:
 
 
 def _write_watermark(store: RawStore, family: str, watermark: Watermark) -> None:
-    _write_json(watermark_path(store, family), asdict(watermark))
+    write_json_atomically(watermark_path(store, family), asdict(watermark))
 
 
 def journal_path(store: RawStore, family: str) -> Path:
@@ -85,15 +85,6 @@ def journal_path(store: RawStore, family: str) -> Path:
 
 def held_back_source(family: str) -> str:
     return f"api/{family}/held-back"
-
-
-def _write_json(path: Path, payload: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def recover(store: RawStore, family: str) -> str | None:
@@ -262,7 +253,7 @@ def land_api(
                 rows_quarantined=rejected.num_rows, message=message, loaded_at=loaded_at.isoformat(),
             )))
         journal = journal_path(store, family_name)
-        _write_json(journal, {"watermark": asdict(watermark) if watermark else None,
+        write_json_atomically(journal, {"watermark": asdict(watermark) if watermark else None,
                               "outcomes": [asdict(o) for *_, o in outcomes]})
         for source, landed, rejected, _ in outcomes:
             store.replace_source(family, "api", source, landed, rejected)

@@ -3,6 +3,18 @@
 This module is the single source of the contract in `shared/reference/filing-formats.md`. The Arrow landing
 schemas, the header maps of the file-drop reader, the quarantine rules and the dbt source columns are all derived
 from it, so a field is added or renamed here and nowhere else.
+
+Names of the 孵化载体 family. Two names, each for one thing, in every layer:
+- `incubator` is the filing family (孵化载体年报). The filing formats fix it (landing folders `<landing>/incubator/`,
+  the API path `/v1/filings/incubator`), so everything about filings carries it: `INCUBATOR.name`, the raw tables
+  `raw.incubator_files`/`raw.incubator_api`, the staging models `stg_*__incubator`, `int_incubator__latest_filings`
+  (one row per filing), the gates keyed by family and the simulator's `incubator_reports`.
+- `carrier` is what a filing describes: one incubation carrier (孵化器, 众创空间, 加速器, 大学科技园), identified by its
+  USCC. Everything at that grain carries it: `int_carrier__annual` (one report per carrier and year), the published
+  `analytics.dim_carrier` and `analytics.fct_carrier_annual`, and `carrier_key`.
+- `analytics.mart_incubator_criteria` keeps `incubator` in its narrow sense: it evaluates the national criteria for
+  孵化器, one carrier type. Published names are promises to BI users and are not renamed.
+For the other families the filing family and its subject share one name (enterprise, zone, contract).
 """
 
 from __future__ import annotations
@@ -282,6 +294,20 @@ LINEAGE = pa.schema(
         pa.field("_loaded_at", pa.timestamp("us", tz="UTC"), nullable=False),
     ]
 )
+
+
+# The latest revision of a filing: the one rule by which every layer keeps one row per filing_id (dbt's
+# `latest_revision` macro, the gates over raw rows, the benchmark's nightly corrections). Highest revision first;
+# of one revision delivered more than once, the latest submission, then the latest load, then the last delivery and
+# its last row: the last two make the choice independent of row order when a re-delivery repeats the first three.
+# Landing names, all descending. dbt's staging renames the lineage columns (macros/stage_raw.sql), so its macro
+# spells these keys in those names; tests/dbt/test_latest_revision.py holds the two to the same choice.
+LATEST_REVISION_ORDER = ("revision", "submitted_at", "_loaded_at", "_source", "_row_number")
+
+
+def latest_revision_order_by() -> str:
+    """The ORDER BY terms that put a filing's latest revision first (LATEST_REVISION_ORDER)."""
+    return ", ".join(f"{column} DESC" for column in LATEST_REVISION_ORDER)
 
 
 def landing_schema(family: Family) -> pa.Schema:

@@ -30,7 +30,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES, QUARANTINE_SCHEMA, Family, landing_schema
+from ingestion.durable import temporary_beside, write_json_atomically
 from ingestion.file_drops import DeliveryRejected, is_delivery, read_delivery, sha256_of
+from ingestion.sql import ident, literal, literal_list
 from ingestion.typing import TypedBatch, type_batch
 
 log = logging.getLogger(__name__)
@@ -190,7 +192,7 @@ class RawStore:
         if typed.quarantined.num_rows:
             writes.append((typed.quarantined, self.root / "_quarantine" / family.name / stem))
         journal = self.journal_path(family.name)
-        _write_json(journal, {"files": [str(p) for _, p in writes], "outcomes": [asdict(o) for o in outcomes]})
+        write_json_atomically(journal, {"files": [str(p) for _, p in writes], "outcomes": [asdict(o) for o in outcomes]})
         with ThreadPoolExecutor(max_workers=2) as pool:  # Parquet encoding releases the GIL
             list(pool.map(lambda w: _write_atomically(*w), writes))
         if redelivered:
@@ -282,13 +284,6 @@ def _counts(table: pa.Table) -> dict[str, int]:
     return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
 
 
-def _write_json(path: Path, payload: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def split_by_source(table: pa.Table) -> dict[str, pa.Table]:
     if not table.num_rows:
         return {}
@@ -310,7 +305,7 @@ def _run_lengths(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
 def _write_atomically(table: pa.Table, target: Path) -> None:
     """Write under a temporary name and rename: readers see the old file or the new one, never half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temporary_beside(target)
     try:
         pq.write_table(table, tmp, compression="snappy")  # small files: snappy costs a third less than zstd here
         os.replace(tmp, target)
@@ -453,7 +448,7 @@ def _empty_select(schema: pa.Schema) -> str:
         types = con.execute("SELECT column_name, column_type FROM (DESCRIBE empty)").fetchall()
     finally:
         con.close()
-    return "SELECT " + ", ".join(f'CAST(NULL AS {t}) AS "{c}"' for c, t in types) + " WHERE false"
+    return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {ident(c)}" for c, t in types) + " WHERE false"
 
 
 def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families: Iterable[str] = FAMILIES) -> dict[str, int]:
@@ -478,10 +473,9 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
         + (_parquet_select(q_files) if q_files else _empty_select(QUARANTINE_SCHEMA))
     )
     ledgers = sorted((store.root / "_deliveries").glob("*.jsonl"))
-    columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in LEDGER_COLUMNS.items()) + "}"
+    columns = "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in LEDGER_COLUMNS.items()) + "}"
     if ledgers:
-        paths = "[" + ", ".join(f"'{p.as_posix()}'" for p in ledgers) + "]"
-        body = f"SELECT * FROM read_json({paths}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)"
+        body = f"SELECT * FROM read_json({literal_list(ledgers)}, format = 'newline_delimited', columns = {columns}, ignore_errors = true)"
     else:
         body = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {k}" for k, t in LEDGER_COLUMNS.items()) + " WHERE false"
     con.execute(f"CREATE OR REPLACE VIEW raw.ingest_accounting AS {body}")
@@ -489,5 +483,4 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
 
 
 def _parquet_select(files: list[Path]) -> str:
-    paths = "[" + ", ".join("'" + p.as_posix().replace("'", "''") + "'" for p in files) + "]"
-    return f"SELECT * FROM read_parquet({paths})"
+    return f"SELECT * FROM read_parquet({literal_list(files)})"

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ingestion.contracts import FOREIGN_REGION, QUARANTINE_SCHEMA, Family, Field, Kind, landing_schema
 from ingestion.reference import rows
+from ingestion.sql import ident, literal
 from ingestion.uscc import CHARSET, LENGTH
 
 MISSING_MARKERS = ("", "—", "——", "-", "－", "/", "无")
@@ -41,16 +42,10 @@ class TypedBatch:
     quarantined: pa.Table  # QUARANTINE_SCHEMA
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _in(values: tuple[str, ...]) -> str:
-    return ", ".join(_lit(v) for v in values)
+    return ", ".join(literal(v) for v in values)
 
 
 def with_clean_columns(text: pa.Table, fields: list[Field]) -> pa.Table:
@@ -71,7 +66,7 @@ def with_clean_columns(text: pa.Table, fields: list[Field]) -> pa.Table:
 
 def _clean(key: str) -> str:
     """The cleaned text of a field (see `with_clean_columns`)."""
-    return _q(f"c_{key}")
+    return ident(f"c_{key}")
 
 
 def _typed(fld: Field, factor: float) -> str:
@@ -112,20 +107,20 @@ class _Problem:
 
 
 def _problem(rule: str, condition: str, reason: str) -> _Problem:
-    return _Problem(condition, f"{_lit(rule + chr(9))} || {reason}")
+    return _Problem(condition, f"{literal(rule + chr(9))} || {reason}")
 
 
 def _value_reason(fld: Field, what: str) -> str:
     """`<header> '<value as delivered>' <what>` as a SQL text expression."""
     clean = _clean(fld.key)
-    return f"{_lit(fld.header + ' ')} || {_lit(chr(39))} || {clean} || {_lit(chr(39) + ' ' + what)}"
+    return f"{literal(fld.header + ' ')} || {literal(chr(39))} || {clean} || {literal(chr(39) + ' ' + what)}"
 
 
 def _field_problems(fld: Field) -> list[_Problem]:
-    key, clean, typed = fld.key, _clean(fld.key), _q(f"t_{fld.key}")
+    key, clean, typed = fld.key, _clean(fld.key), ident(f"t_{fld.key}")
     problems = []
     if fld.required:
-        problems.append(_problem(f"required:{key}", f"{clean} IS NULL", _lit(f"{fld.header} is missing")))
+        problems.append(_problem(f"required:{key}", f"{clean} IS NULL", literal(f"{fld.header} is missing")))
     problems.append(
         _problem(f"type:{key}", f"{clean} IS NOT NULL AND {typed} IS NULL", _value_reason(fld, f"is not a valid {fld.kind.value}"))
     )
@@ -134,11 +129,11 @@ def _field_problems(fld: Field) -> list[_Problem]:
     if fld.maximum is not None:
         problems.append(_problem(f"range:{key}", f"{typed} > {fld.maximum!r}", _value_reason(fld, f"is above {fld.maximum:g}")))
     if fld.kind is Kind.TEXT:
-        problems.append(_problem(f"text:{key}", _q(f"x_{key}"),
-                                 _lit(f"{fld.header} holds control characters (U+0000–U+001F other than tab and line breaks)")))
-        problems.append(_problem(f"text:{key}", f"{_q(f'n_{key}')} > {MAX_TEXT_LENGTH}",
-                                 f"{_lit(fld.header + ' is ')} || CAST({_q(f'n_{key}')} AS VARCHAR) || "
-                                 f"{_lit(f' characters long, more than {MAX_TEXT_LENGTH}')}"))
+        problems.append(_problem(f"text:{key}", ident(f"x_{key}"),
+                                 literal(f"{fld.header} holds control characters (U+0000–U+001F other than tab and line breaks)")))
+        problems.append(_problem(f"text:{key}", f"{ident(f'n_{key}')} > {MAX_TEXT_LENGTH}",
+                                 f"{literal(fld.header + ' is ')} || CAST({ident(f'n_{key}')} AS VARCHAR) || "
+                                 f"{literal(f' characters long, more than {MAX_TEXT_LENGTH}')}"))
     if fld.uscc:
         problems.append(
             _problem(
@@ -155,7 +150,7 @@ def _field_problems(fld: Field) -> list[_Problem]:
                 _value_reason(fld, "is not a 6-digit GB/T 2260 code"),
             )
         )
-        allowed = f" AND {clean} <> {_lit(FOREIGN_REGION)}" if fld.foreign_ok else ""
+        allowed = f" AND {clean} <> {literal(FOREIGN_REGION)}" if fld.foreign_ok else ""
         problems.append(
             _problem(
                 f"division_unknown:{key}",
@@ -169,7 +164,7 @@ def _field_problems(fld: Field) -> list[_Problem]:
 def _time_problems() -> list[_Problem]:
     """Rules on the fields every record carries: no report of a year after the one it was submitted in (a day's
     grace for time zones), and no submission after the record was received."""
-    period, submitted = _q("t_period"), _q("t_submitted_at")
+    period, submitted = ident("t_period"), ident("t_submitted_at")
     grace = f"INTERVAL {SUBMISSION_GRACE.days} DAY"
     return [
         _problem("rule:period_not_after_submission", f"{period} > year({submitted} + {grace})",
@@ -186,19 +181,19 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
     clean_cols, typed_cols = [], []
     for fld in family.fields:
         if fld.key not in present:
-            clean_cols.append(f"CAST(NULL AS VARCHAR) AS {_q(fld.key)}, CAST(NULL AS VARCHAR) AS {_clean(fld.key)}")
+            clean_cols.append(f"CAST(NULL AS VARCHAR) AS {ident(fld.key)}, CAST(NULL AS VARCHAR) AS {_clean(fld.key)}")
             if fld.kind is Kind.TEXT:
-                clean_cols.append(f"CAST(NULL AS BOOLEAN) AS {_q('x_' + fld.key)}, CAST(NULL AS BIGINT) AS {_q('n_' + fld.key)}")
-        typed_cols.append(f"{_typed(fld, unit_factors.get(fld.key, 1.0))} AS {_q('t_' + fld.key)}")
+                clean_cols.append(f"CAST(NULL AS BOOLEAN) AS {ident('x_' + fld.key)}, CAST(NULL AS BIGINT) AS {ident('n_' + fld.key)}")
+        typed_cols.append(f"{_typed(fld, unit_factors.get(fld.key, 1.0))} AS {ident('t_' + fld.key)}")
     problems = [p for fld in family.fields for p in _field_problems(fld)]
     for rule in family.not_greater:
         left, right = family.field(rule.left), family.field(rule.right)
         problems.append(
             _problem(
                 f"rule:{rule.name}",
-                f"{_q('t_' + rule.left)} > {_q('t_' + rule.right)}",
-                f"{_lit(left.header + ' ')} || CAST({_q('t_' + rule.left)} AS VARCHAR) || "
-                f"{_lit(' exceeds ' + right.header + ' ')} || CAST({_q('t_' + rule.right)} AS VARCHAR)",
+                f"{ident('t_' + rule.left)} > {ident('t_' + rule.right)}",
+                f"{literal(left.header + ' ')} || CAST({ident('t_' + rule.left)} AS VARCHAR) || "
+                f"{literal(' exceeds ' + right.header + ' ')} || CAST({ident('t_' + rule.right)} AS VARCHAR)",
             )
         )
     problems += _time_problems()
@@ -235,12 +230,12 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
         con.register("divisions", division_codes())
         con.execute(f"CREATE TEMP TABLE checked AS {typing_sql(family, present, unit_factors)}")
         lineage = ", ".join(LINEAGE_KEYS)
-        typed = ", ".join(f"{_q('t_' + f.key)} AS {_q(f.key)}" for f in family.fields)
+        typed = ", ".join(f"{ident('t_' + f.key)} AS {ident(f.key)}" for f in family.fields)
         landed = con.execute(f"SELECT {typed}, {lineage} FROM checked WHERE NOT _bad").to_arrow_table()
-        record = "{" + ", ".join(f"{_lit(f.key)}: {_q(f.key)}" for f in family.fields if f.key in present) + "}"
+        record = "{" + ", ".join(f"{literal(f.key)}: {ident(f.key)}" for f in family.fields if f.key in present) + "}"
         quarantined = con.execute(
             f"""
-            SELECT {_lit(family.name)} AS family,
+            SELECT {literal(family.name)} AS family,
                    split_part(_problems[1], chr(9), 1) AS rule,
                    array_to_string(list_transform(_problems, p -> replace(p, chr(9), ': ')), '; ') AS reason,
                    t_filing_id AS filing_id,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from ingestion.periods import parse_years
 from orchestration.settings import Settings
 
 EXIT_BLOCKED = 1
@@ -67,7 +68,7 @@ def main() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default: $NDC_HOME.")
 def generate(scale: str, years: str, seed: int, channel: str, out: Path | None) -> None:
     simulator = _tool("simulator.generate", "simulator")
-    run_generate, parse_years = simulator.generate, simulator.parse_years
+    run_generate = simulator.generate
 
     out = out or _settings().home
     try:
@@ -196,8 +197,6 @@ LAST_BENCH_YEAR = 2023  # `--years N` counts back from here
 def bench_years(text: str) -> range:
     """`--years` of `ndc bench`: a count of years ending in LAST_BENCH_YEAR ("5"), or a year or range as for
     `ndc generate` ("2023", "2019-2023")."""
-    parse_years = _tool("simulator.generate", "simulator").parse_years
-
     if text.isdigit() and int(text) < 100:
         count = int(text)
         if count < 1:

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from ingestion.durable import write_text_atomically
+
 # Landing runs nightly at 02:00 China Standard Time: by 04:00 every raw asset must have landed since 02:00.
 RAW = dg.FreshnessPolicy.cron(deadline_cron="0 4 * * *", lower_bound_delta=timedelta(hours=2),
                               timezone="Asia/Shanghai")
@@ -22,5 +24,4 @@ def enable_in_instance(dagster_home) -> None:
     """Switch freshness evaluation on in a Dagster instance that has no dagster.yaml of its own yet."""
     config = dagster_home / "dagster.yaml"
     if not config.exists():
-        dagster_home.mkdir(parents=True, exist_ok=True)
-        config.write_text(INSTANCE_SETTING, encoding="utf-8")
+        write_text_atomically(config, INSTANCE_SETTING)

@@ -18,6 +18,8 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from ingestion.periods import parse_years
+
 # Backfill policies are marked beta in Dagster 1.13; the single-run policy is the one this project relies on.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
@@ -37,15 +39,14 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 
 def parse_year_range(text: str, known: Iterable[str] | None = None) -> tuple[str, str]:
-    """'2022' or '2022-2023' into (first, last), both reporting years this deployment has partitions for."""
+    """'2022' or '2022-2023' (ingestion.periods) into (first, last), both reporting years this deployment has
+    partitions for."""
     known = list(known or YEARS.get_partition_keys())
-    first, _, last = text.strip().partition("-")
-    first, last = first.strip(), (last or first).strip()
+    years = parse_years(text)
+    first, last = str(years[0]), str(years[-1])
     for year in (first, last):
         if year not in known:
             raise ValueError(f"{year!r} is not a reporting year of this deployment ({known[0]}-{known[-1]})")
-    if int(last) < int(first):
-        raise ValueError(f"years {text!r}: the last year comes before the first")
     return first, last
 
 

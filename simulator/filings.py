@@ -204,8 +204,9 @@ def with_revisions(filed: Filed, fixes: pa.Table, fixed_rows: np.ndarray) -> Fil
     return Filed(table, filed.members, filed.region, filed.province, filed.zone)
 
 
-def carrier_reports(rng: np.random.Generator, world: World, year: int, filed: Filed) -> tuple[pa.Table, pa.Table]:
-    """Carrier reports, and the tenancies behind them: young filing enterprises hosted in a carrier of their province.
+def incubator_reports(rng: np.random.Generator, world: World, year: int, filed: Filed) -> tuple[pa.Table, pa.Table]:
+    """The incubator family's filings (one annual report per carrier), and the tenancies behind them: young filing
+    enterprises hosted in a carrier of their province.
 
     A carrier's tenants are those filing enterprises plus start-ups too small to file a Torch enterprise report.
     """

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import ctypes
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES
+from ingestion.durable import write_json_atomically
 from ingestion.reference import rows
 from simulator.defects import (
     FILE_DEFECTS,
@@ -45,7 +45,7 @@ from simulator.drops import (
 )
 from simulator.filings import (
     DELIVERY_ORDER,
-    carrier_reports,
+    incubator_reports,
     contract_records,
     corrections,
     enterprise_reports,
@@ -70,15 +70,6 @@ class GenerateSummary:
     by_family: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     contracts: dict[int, dict[str, float]] = field(default_factory=dict)  # year -> count, amount (亿元)
     defects: int = 0
-
-
-def parse_years(text: str) -> range:
-    """'2021-2023' or '2023'."""
-    first, _, last = text.partition("-")
-    start, stop = int(first), int(last or first)
-    if stop < start:
-        raise ValueError(f"years {text!r}: the last year comes before the first")
-    return range(start, stop + 1)
 
 
 def contract_targets(year: int) -> tuple[int, float, bool]:
@@ -396,7 +387,7 @@ def _generate(out: Path, scale: str, years: range, seed: int, channel: str, targ
             enterprise_fixes, fixed_rows = corrections(rng, filed.table, "enterprise", CORRECTION_SHARE["enterprise"], last_year)
             latest = with_revisions(filed, enterprise_fixes, fixed_rows)
             deliver("enterprise", filed.table, enterprise_fixes)
-            incubators, tenancy = carrier_reports(rng, world, year, latest)
+            incubators, tenancy = incubator_reports(rng, world, year, latest)
             tenancies.append(tenancy)
             deliver("incubator", incubators)
             zones = zone_reports(rng, world, year, latest)
@@ -411,14 +402,12 @@ def _generate(out: Path, scale: str, years: range, seed: int, channel: str, targ
         output.close()
     truth = Path(out) / "manifest"
     pq.write_table(pa.concat_tables(tenancies), truth / "tenancy.parquet")
-    (truth / "summary.json").write_text(
-        json.dumps(
-            {"scale": scale, "years": [years.start, years.stop - 1], "seed": seed, "channel": channel,
-             "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "files": summary.files,
-             "records": summary.records, "defects": summary.defects,
-             "by_family": {f: dict(v) for f, v in summary.by_family.items()}, "contracts": summary.contracts},
-            ensure_ascii=False, indent=2, default=str,
-        ),
-        encoding="utf-8",
+    write_json_atomically(
+        truth / "summary.json",
+        {"scale": scale, "years": [years.start, years.stop - 1], "seed": seed, "channel": channel,
+         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(), "files": summary.files,
+         "records": summary.records, "defects": summary.defects,
+         "by_family": {f: dict(v) for f, v in summary.by_family.items()}, "contracts": summary.contracts},
+        indent=2, default=str,
     )
     return summary

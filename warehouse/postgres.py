@@ -27,6 +27,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
+from ingestion.sql import ident, literal
 from warehouse.memory import duckdb_config
 from warehouse.publish import PERSONAL_COLUMNS, PublishedTable
 
@@ -119,7 +120,7 @@ def _load(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, table: _Table,
     names = sql.SQL(", ").join(sql.Identifier(c) for c, _, _ in table.columns)
     with pg.cursor() as cur:
         cur.execute(sql.SQL("CREATE TABLE {} ({})").format(target, columns))
-        selected = ", ".join('"' + c.replace('"', '""') + '"' for c, _, _ in table.columns)
+        selected = ", ".join(ident(c) for c, _, _ in table.columns)
         result = con.execute(f'SELECT {selected} FROM serving."{schema}"."{table.name}"')
         options = pacsv.WriteOptions(include_header=False)
         with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, names)) as copy:
@@ -184,7 +185,7 @@ def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str
     staging = f"{schema}__new"
     con = duckdb.connect(config=duckdb_config())
     try:
-        con.execute(f"ATTACH '{Path(serving_db).as_posix()}' AS serving (READ_ONLY)")
+        con.execute(f"ATTACH {literal(Path(serving_db))} AS serving (READ_ONLY)")
         tables = _tables(con, schema)
         with psycopg.connect(dsn, autocommit=True) as pg:
             ensure_reader_role(pg, role)

@@ -7,8 +7,6 @@ never a mix, and a failed publication leaves the old one untouched.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,8 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contracts import FAMILIES
+from ingestion.durable import replace_durably, temporary_beside
+from ingestion.sql import ident, literal
 from warehouse.memory import duckdb_config
 
 PUBLISHED_SCHEMAS = ("analytics", "ops")
@@ -42,12 +42,6 @@ class PublishResult:
         return sum(t.rows for t in self.tables)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
@@ -56,19 +50,19 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
     `on_table(done, total, table)` reports progress after each table is copied."""
     serving_db = Path(serving_db)
     serving_db.parent.mkdir(parents=True, exist_ok=True)
-    tmp = serving_db.with_name(f".{serving_db.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temporary_beside(serving_db)
     tables: list[PublishedTable] = []
     con = duckdb.connect(config=duckdb_config())
     try:
-        con.execute(f"ATTACH {_literal(Path(build_db).as_posix())} AS build (READ_ONLY)")
-        con.execute(f"ATTACH {_literal(tmp.as_posix())} AS serving (STORAGE_VERSION {_literal(SERVING_STORAGE_VERSION)})")
+        con.execute(f"ATTACH {literal(Path(build_db).as_posix())} AS build (READ_ONLY)")
+        con.execute(f"ATTACH {literal(tmp.as_posix())} AS serving (STORAGE_VERSION {literal(SERVING_STORAGE_VERSION)})")
         todo = con.execute(
             "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE database_name = 'build' "
             f"AND schema_name IN ({', '.join('?' for _ in schemas)}) ORDER BY schema_name, table_name",
             list(schemas),
         ).fetchall()
         for schema in schemas:
-            con.execute(f"CREATE SCHEMA serving.{_quote(schema)}")
+            con.execute(f"CREATE SCHEMA serving.{ident(schema)}")
         for schema, name, comment in todo:
             tables.append(_copy_table(con, schema, name, comment))
             if on_table:
@@ -81,9 +75,7 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
         raise
     con.close()
-    _fsync(tmp)
-    os.replace(tmp, serving_db)
-    _fsync(serving_db.parent)
+    replace_durably(tmp, serving_db)
     return PublishResult(serving_db, tables)
 
 
@@ -94,20 +86,12 @@ def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, comment:
         [schema, name],
     ).fetchall()
     kept = [(c, note) for c, note in columns if c not in PERSONAL_COLUMNS]
-    source, target = f"build.{_quote(schema)}.{_quote(name)}", f"serving.{_quote(schema)}.{_quote(name)}"
-    con.execute(f"CREATE TABLE {target} AS SELECT {', '.join(_quote(c) for c, _ in kept)} FROM {source}")
+    source, target = f"build.{ident(schema)}.{ident(name)}", f"serving.{ident(schema)}.{ident(name)}"
+    con.execute(f"CREATE TABLE {target} AS SELECT {', '.join(ident(c) for c, _ in kept)} FROM {source}")
     if comment:
-        con.execute(f"COMMENT ON TABLE {target} IS {_literal(comment)}")
+        con.execute(f"COMMENT ON TABLE {target} IS {literal(comment)}")
     for column, note in kept:
         if note:
-            con.execute(f"COMMENT ON COLUMN {target}.{_quote(column)} IS {_literal(note)}")
+            con.execute(f"COMMENT ON COLUMN {target}.{ident(column)} IS {literal(note)}")
     rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
     return PublishedTable(schema, name, rows)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

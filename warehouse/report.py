@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import plotly.graph_objects as go
+
+from ingestion.durable import write_text_atomically
 
 BOTTOM_DECILE_COLOUR, OTHER_ZONE_COLOUR = "#c0392b", "#2e86c1"
 REGION_ORDER = ["东部", "中部", "西部", "东北"]
@@ -158,7 +158,5 @@ def build_report(serving_db: Path, out: Path) -> Report:
 {body}
 </body></html>
 """
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    write_text_atomically(out, page)
     return Report(out, period, titles)

@@ -23,7 +23,8 @@ import duckdb
 
 from ingestion.contracts import FAMILIES
 from ingestion.landing import CHANNELS, RawStore
-from warehouse.publish import PUBLISHED_SCHEMAS, _literal, _quote
+from ingestion.sql import ident, literal
+from warehouse.publish import PUBLISHED_SCHEMAS
 
 # dbt's `--vars` key the Spark sources macro (macros/spark_sources.sql) reads.
 RAW_LOCATIONS_VAR = "spark_raw_locations"
@@ -55,7 +56,7 @@ def raw_locations(build_db: Path, store: RawStore, home: Path) -> dict[str, str]
     with duckdb.connect(str(build_db), read_only=True) as con:
         for name in to_stage:
             target = staged / f"{name}.parquet"
-            con.execute(f"COPY (SELECT * FROM raw.{_quote(name)}) TO {_literal(target.as_posix())} (FORMAT parquet)")
+            con.execute(f"COPY (SELECT * FROM raw.{ident(name)}) TO {literal(target.as_posix())} (FORMAT parquet)")
             locations[name] = target.as_posix()
     return locations
 
@@ -92,15 +93,15 @@ def import_models(build_db: Path, home: Path, manifest_path: Path) -> list[Impor
             if not files.is_dir():
                 raise FileNotFoundError(f"Spark wrote no table {schema}.{name} (expected Parquet files in {files}); "
                                         "did `dbt build` on the spark target build every model?")
-            target = f"{_quote(schema)}.{_quote(name)}"
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}")
+            target = f"{ident(schema)}.{ident(name)}"
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {ident(schema)}")
             con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM read_parquet("
-                        f"{_literal((files / '*.parquet').as_posix())})")
+                        f"{literal((files / '*.parquet').as_posix())})")
             if description:
-                con.execute(f"COMMENT ON TABLE {target} IS {_literal(description)}")
+                con.execute(f"COMMENT ON TABLE {target} IS {literal(description)}")
             for column, note in columns.items():
                 if note:
-                    con.execute(f"COMMENT ON COLUMN {target}.{_quote(column)} IS {_literal(note)}")
+                    con.execute(f"COMMENT ON COLUMN {target}.{ident(column)} IS {literal(note)}")
             rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             imported.append(ImportedTable(schema, name, rows))
     return imported

@@ -1,5 +1,7 @@
-{#- Keep the latest revision of each filing: the highest revision, then the latest submission, then the latest
-    load (an identical revision delivered twice lands twice and must count once). -#}
+{#- Keep the latest revision of each filing, the project's one rule (ingestion/contracts.py LATEST_REVISION_ORDER,
+    which the gates and the benchmark read): the highest revision, then the latest submission, then the latest load
+    (an identical revision delivered twice lands twice and must count once), then the last delivery and its last row,
+    so the choice never depends on row order. The keys are the contract's, in staging's lineage names. -#}
 {% macro latest_revision(relation, partition_by='filing_id') -%}
     select * from (
         select

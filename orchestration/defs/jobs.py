@@ -12,6 +12,7 @@ import hashlib
 
 import dagster as dg
 
+from ingestion.durable import write_text_atomically
 from ingestion.landing import RawStore, pending_deliveries
 from orchestration.defs.ingestion import landing_assets
 from orchestration.failures import failure_summary, touched_years_of_run
@@ -127,8 +128,7 @@ def run_failure_summary(context: dg.RunFailureSensorContext, ndc: NdcResource):
     run = context.dagster_run
     text = failure_summary(context.instance, run)
     target = ndc.settings.home / "reports" / "failures" / f"{run.run_id}.txt"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text + "\n", encoding="utf-8")
+    write_text_atomically(target, text + "\n")
     context.log.error(text)
 
 

@@ -107,3 +107,17 @@ def test_a_batch_killed_before_its_acknowledgement_lands_once_on_the_next_run(tm
     rows = raw_rows(store)
     assert len(rows) == 12 and len({r[0] for r in rows}) == 12  # and each record is there once
     assert not store.journal_path("enterprise").exists()
+
+
+def test_a_home_whose_path_holds_quotes_lands_and_is_read(tmp_path: Path, reports, write):
+    # Every path reaches DuckDB through ingestion/sql.py's quoting; an unquoted one would end the string at `'`.
+    store = RawStore(tmp_path / "O'Brien \"home\"" / "raw")
+    write(reports.head(4))
+    land_file_drops(tmp_path / "landing", store, "enterprise")
+    con = duckdb.connect()
+    try:
+        refresh_raw_schema(con, store, families=["enterprise"])
+        assert con.execute("SELECT count(*) FROM raw.enterprise_files").fetchone() == (4,)
+        assert con.execute("SELECT count(*) FROM raw.ingest_accounting").fetchone()[0] >= 1
+    finally:
+        con.close()

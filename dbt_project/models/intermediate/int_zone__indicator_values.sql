@@ -19,7 +19,7 @@ contracts as (
 ),
 
 carriers as (
-    select * from {{ ref('int_incubator__annual') }}
+    select * from {{ ref('int_carrier__annual') }}
     where zone_code is not null
 ),
 

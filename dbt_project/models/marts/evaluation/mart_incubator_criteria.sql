@@ -4,7 +4,7 @@
     concentrated site, the specialised incubator's 75% single-industry share and technical platform (the filing's
     专业孵化器 flag is taken as given), and the incubated firms' own conditions. -#}
 with carriers as (
-    select * from {{ ref('int_incubator__annual') }}
+    select * from {{ ref('int_carrier__annual') }}
     where carrier_type = '孵化器'
 ),
 
