@@ -14,6 +14,10 @@ from typing import Any
 from expectations.national import Bound, not_above, short_of
 from expectations.raw import CHANNELS
 from expectations.rules import (
+    IN_SET,
+    RANGE,
+    UNIQUE,
+    checks,
     contract_violations,
     in_reference,
     no_rows,
@@ -66,7 +70,7 @@ def measures(family: Family, *absent: str) -> list[str]:
 def unique(rule: str, *columns: str) -> Any:
     keys = ", ".join(columns)
     return no_rows(rule, f"SELECT {keys}, count(*) AS rows FROM batch GROUP BY {keys} HAVING count(*) > 1",
-                   f"one row per ({keys})")
+                   f"one row per ({keys})", checks(UNIQUE, *columns))
 
 
 def dimension(natural_key: str, surrogate_key: str) -> list[Any]:
@@ -87,14 +91,14 @@ def in_set(rule: str, values: tuple[str, ...], *columns: str) -> Any:
     allowed = ", ".join(sql_literal(v) for v in values)
     return no_rows(rule, f"SELECT {', '.join(columns)} FROM batch WHERE "
                    + " OR ".join(f"{c} NOT IN ({allowed})" for c in columns),
-                   f"{', '.join(columns)} hold only {', '.join(values)}")
+                   f"{', '.join(columns)} hold only {', '.join(values)}", checks(IN_SET, *columns))
 
 
 def within(rule: str, low: float, high: float | None, key: str, *columns: str) -> Any:
     """`columns` lie in [low, high] (no upper bound when `high` is None) where they are known."""
     bounds = [f"{c} < {low}" for c in columns] + ([f"{c} > {high}" for c in columns] if high is not None else [])
     return no_rows(rule, f"SELECT {key}, {', '.join(columns)} FROM batch WHERE {' OR '.join(bounds)}",
-                   f"{', '.join(columns)} within [{low}, {high if high is not None else '∞'}]")
+                   f"{', '.join(columns)} within [{low}, {high if high is not None else '∞'}]", checks(RANGE, *columns))
 
 
 def only_when(rule: str, key: str, outcome: str, condition: str) -> Any:
