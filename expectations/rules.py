@@ -27,22 +27,25 @@ def contract_violations(family: Family, columns: Iterable[str]) -> Any:
     metrics cost more than the scan itself.
     """
     present = set(columns)
-    checks = []
+    conditions = []
     for f in family.fields:
         if f.key not in present:
             continue
         if f.minimum is not None:
-            checks.append((f"range:{f.key}", f"{f.key} < {f.minimum!r}"))
+            conditions.append((f"range:{f.key}", f"{f.key} < {f.minimum!r}"))
         if f.maximum is not None:
-            checks.append((f"range:{f.key}", f"{f.key} > {f.maximum!r}"))
-    checks += [(f"rule:{r.name}", f"{r.left} > {r.right}") for r in family.not_greater if {r.left, r.right} <= present]
-    named = ", ".join(f"CASE WHEN {condition} THEN '{name}' END" for name, condition in checks)
+            conditions.append((f"range:{f.key}", f"{f.key} > {f.maximum!r}"))
+    conditions += [(f"rule:{r.name}", f"{r.left} > {r.right}") for r in family.not_greater
+                   if {r.left, r.right} <= present]
+    named = ", ".join(f"CASE WHEN {condition} THEN '{name}' END" for name, condition in conditions)
     key = "filing_id" if "filing_id" in present else family.subject_key
+    ranged = dict.fromkeys(name.removeprefix("range:") for name, _ in conditions if name.startswith("range:"))
     return no_rows(
         "contract_ranges_and_rules",
         f"SELECT {key}, list_filter([{named}], r -> r IS NOT NULL) AS broken FROM batch "
-        f"WHERE {' OR '.join(condition for _, condition in checks)}",
+        f"WHERE {' OR '.join(condition for _, condition in conditions)}",
         f"every {family.name} record keeps the filing contract's ranges and ≤ rules (ingestion/contracts.py)",
+        checks(RANGE, *ranged),
     )
 
 
@@ -59,6 +62,7 @@ def in_reference(column: str, seed: str, key: str | None = None) -> Any:
         f"WITH {reference} SELECT b.{column} FROM batch b "
         f"WHERE b.{column} IS NOT NULL AND b.{column} NOT IN (SELECT code FROM reference)",
         f"{column} holds only codes listed in the reference seed {seed}",
+        checks(IN_SET, column),
     )
 
 
@@ -77,11 +81,28 @@ def with_batch(query: str) -> str:
     return f"{head} {stripped}"
 
 
-def no_rows(rule: str, query: str, description: str) -> Any:
-    """A rule as SQL: `query` selects the rows that break it (from the CTE `batch`, or any relation)."""
+# Kinds of invariant a rule can declare it checks, as dbt's generic tests name them (accepted codes, whether listed
+# or in a seed, are one kind): tests/expectations/test_ownership.py compares them with the dbt tests, so that no
+# invariant is checked by both tools.
+UNIQUE, NOT_NULL, IN_SET, RANGE = "unique", "not_null", "in_set", "range"
+
+
+def checks(kind: str, *columns: str) -> list[dict[str, Any]]:
+    """One column each (`unique`: the columns together)."""
+    if kind == UNIQUE:
+        return [{"kind": kind, "columns": list(columns)}]
+    return [{"kind": kind, "columns": [c]} for c in columns]
+
+
+def no_rows(rule: str, query: str, description: str, invariants: Sequence[dict[str, Any]] = ()) -> Any:
+    """A rule as SQL: `query` selects the rows that break it (from the CTE `batch`, or any relation).
+
+    `invariants` (from `checks`) say which column invariants the rule holds, for the ownership test; a rule across
+    rows or relations has none."""
     from expectations.sql_rule import ExpectNoRowsBreakingRule  # imports Great Expectations
 
-    return ExpectNoRowsBreakingRule(unexpected_rows_query=with_batch(query), description=description, meta={"rule": rule})
+    meta: dict[str, Any] = {"rule": rule, **({"invariants": list(invariants)} if invariants else {})}
+    return ExpectNoRowsBreakingRule(unexpected_rows_query=with_batch(query), description=description, meta=meta)
 
 
 def sql_literal(value: Any) -> str:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from great_expectations.expectations.core.unexpected_rows_expectation import UnexpectedRowsExpectation
+from great_expectations.expectations import UnexpectedRowsExpectation
 from great_expectations.validator.metric_configuration import MetricConfiguration
 
 SAMPLE_ROWS = 5
 
 
 class ExpectNoRowsBreakingRule(UnexpectedRowsExpectation):
+    # Subclassing and overriding `_validate` is GX's way to write a custom expectation; the private helpers used
+    # below (`_get_result_format`, the engine's batch manager and `resolve_metrics`) are what its own
+    # UnexpectedRowsExpectation calls, for the same result format and the same batch.
     metric_dependencies: ClassVar[tuple[str, ...]] = ("unexpected_rows_query.row_count",)
 
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None, execution_engine: Any = None):
