@@ -1,35 +1,52 @@
-"""Shared fixtures: a small generated sample, the sample run through the whole pipeline once (published to DuckDB
-and to a throwaway PostgreSQL database), and a helper to run the real `ndc` command on a temporary NDC_HOME."""
+"""The scenarios many tests assert on, each built once per test session (per worker under pytest-xdist) from the
+same seeded sample: the helpers they use are in `tests/support.py`.
+
+- `sample_landing`: the generated file drops for two years.
+- `published_sample`: NDC_HOME after one real `ndc run` over the sample, published to DuckDB and to a throwaway
+  PostgreSQL database.
+- `blocked_sample`: a copy of it after a second run that a bad delivery blocked: a report delivered twice under two
+  filing ids (a published-model gate) and a landed record gone from raw (the reconciliation gate).
+- `corrected_sample`: a copy of it after a later revision of a 2022 report arrived in a 2024 province-day file,
+  then a backfill of 2023 (which must leave 2022 alone) and one of 2022 (which must take the correction).
+
+A scenario's home is never changed by a test: a test that needs to change one works on a copy.
+"""
 
 from __future__ import annotations
 
-import csv
-import os
 import shutil
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
+import pyarrow.parquet as pq
 import pytest
-import requests
+
+from simulator.generate import generate
+from tests.support import (
+    CORRECTED_HIGHTECH_REVENUE,
+    CORRECTED_REVENUE,
+    BlockedRun,
+    CorrectedYear,
+    SAMPLE_SEED,
+    SAMPLE_YEARS,
+    PublishedSample,
+    as_cell,
+    deliver,
+    duplicate_report_delivery,
+    latest_filing,
+    run_ndc,
+    schema_checksum,
+    sha256,
+    throwaway_database,
+)
 
 # pyspark (installed for the Spark target) takes a `__main__` without a file for a doctest run and exits the process
 # when Great Expectations imports it; pytest-xdist's workers start from `python -c`, so give their `__main__` a name.
 _main = sys.modules["__main__"]
 if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest worker>"
-
-from ingestion.contracts import FAMILIES
-from simulator.generate import generate
-from orchestration.settings import Settings
-from tests.postgres import throwaway_database
-
-NDC = Path(sys.executable).parent / "ndc"
-SAMPLE_YEARS = range(2022, 2024)
-SAMPLE_SEED = 7
 
 
 @pytest.fixture(scope="session")
@@ -48,26 +65,10 @@ def ndc_home(tmp_path: Path, sample_landing: Path) -> Path:
     return home
 
 
-@dataclass(frozen=True)
-class PublishedSample:
-    home: Path  # NDC_HOME after one passing `ndc run`: never change it, copy it
-    run: subprocess.CompletedProcess[str]  # the `ndc run` that published it
-    postgres_dsn: str  # the throwaway database it also published to
-
-    @property
-    def settings(self) -> Settings:
-        return Settings(home=self.home)
-
-    def copy_to(self, target: Path) -> Path:
-        """A copy of the published NDC_HOME to change: later runs land, build and publish from there."""
-        shutil.copytree(self.home, target)
-        return target
-
-
 @pytest.fixture(scope="session")
 def published_sample(tmp_path_factory: pytest.TempPathFactory, sample_landing: Path) -> Iterator[PublishedSample]:
     """NDC_HOME after one real `ndc run` over the sample (all four families), published to DuckDB and to a throwaway
-    PostgreSQL database, once per session; a test that changes it works on `copy_to`."""
+    PostgreSQL database; a test that changes it works on `copy_to`."""
     home = tmp_path_factory.mktemp("published") / "ndc"
     shutil.copytree(sample_landing, home / "landing")
     with throwaway_database() as dsn:
@@ -76,36 +77,40 @@ def published_sample(tmp_path_factory: pytest.TempPathFactory, sample_landing: P
         yield PublishedSample(home, result, dsn)
 
 
-def wait_for_health(
-    base: str, timeout_s: float, alive: Callable[[], bool] = lambda: True, path: str = "/healthz"
-) -> None:
-    """Wait until the service at `base` answers `path`; fail if it dies or takes longer than `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            requests.get(f"{base}{path}", timeout=1).raise_for_status()
-            return
-        except requests.ConnectionError:
-            assert alive(), f"the service at {base} exited before it answered"
-            assert time.monotonic() < deadline, f"the service at {base} did not answer within {timeout_s} s"
-            time.sleep(0.05)
+@pytest.fixture(scope="session")
+def blocked_sample(published_sample: PublishedSample, tmp_path_factory: pytest.TempPathFactory) -> BlockedRun:
+    home = published_sample.copy_to(tmp_path_factory.mktemp("blocked") / "ndc")
+    duplicate_report_delivery(home)
+    victim = next(p for p in sorted((home / "raw" / "contract").rglob("files__*.parquet"))
+                  if pq.read_metadata(p).num_rows > 1)
+    table = pq.read_table(victim)
+    pq.write_table(table.slice(1), victim)  # one landed record silently gone
+    serving = home / "warehouse" / "serving.duckdb"
+    before = sha256(serving), schema_checksum(published_sample.postgres_dsn)
+    run = run_ndc(home, "run", env={"NDC_PUBLISH_POSTGRES_DSN": published_sample.postgres_dsn})
+    after = sha256(serving), schema_checksum(published_sample.postgres_dsn)
+    return BlockedRun(home, run, before[0], after[0], before[1], after[1], table.column("filing_id")[0].as_py())
 
 
-def run_ndc(home: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    """The real command line, as an operator runs it."""
-    environment = {**os.environ, "NDC_HOME": str(home), **(env or {})}
-    return subprocess.run([str(NDC), *args], env=environment, capture_output=True, text=True, timeout=timeout)
+def _fact_revision(home: Path, filing_id: str) -> int:
+    with duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True) as con:
+        return con.execute("SELECT revision FROM analytics.fct_enterprise_annual WHERE filing_id = ?",
+                           [filing_id]).fetchone()[0]
 
 
-def deliver(home: Path, family: str, period: int, file_name: str, records: list[dict]) -> Path:
-    """A province's CSV file drop of `records` (contract keys to values; None is an empty cell), with the Chinese
-    headers of the keys the first record carries, written to landing/{family}/{period}/{file_name}."""
-    contract = FAMILIES[family]
-    keys = list(records[0])
-    target = home / "landing" / family / str(period) / file_name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow([contract.field(k).header for k in keys])
-        writer.writerows([["" if r[k] is None else r[k] for k in keys] for r in records])
-    return target
+@pytest.fixture(scope="session")
+def corrected_sample(published_sample: PublishedSample, tmp_path_factory: pytest.TempPathFactory) -> CorrectedYear:
+    home = published_sample.copy_to(tmp_path_factory.mktemp("corrected") / "ndc")
+    record = latest_filing(home / "warehouse" / "build.duckdb", 2022)
+    with duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True) as con:
+        (facts,) = con.execute("SELECT count(*) FROM analytics.fct_enterprise_annual").fetchone()
+    corrected = {**record, "revision": record["revision"] + 1, "submitted_at": "2024-03-01T10:00:00+08:00",
+                 "revenue": CORRECTED_REVENUE, "hightech_revenue": CORRECTED_HIGHTECH_REVENUE}
+    # The correction of 2022 arrives in a 2024 province-day file, in the 2023 folder.
+    deliver(home, "enterprise", 2023, f"{record['region_code'][:2]}0000_20240301.csv",
+            [{k: as_cell(v) for k, v in corrected.items()}])
+    other_year = run_ndc(home, "run", "--years", "2023")
+    after_other = _fact_revision(home, record["filing_id"]) if other_year.returncode == 0 else -1
+    backfill = run_ndc(home, "run", "--years", "2022")
+    return CorrectedYear(home, record["filing_id"], record["uscc"], record["revision"], corrected["revision"],
+                         other_year, after_other, backfill, facts)

@@ -18,9 +18,9 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.conftest import PublishedSample, run_ndc
+from tests.support import PublishedSample, run_ndc
 from tests.deploy.conftest import ServiceInstance
-from tests.postgres import throwaway_database
+from tests.support import throwaway_database
 
 pytestmark = pytest.mark.slow
 

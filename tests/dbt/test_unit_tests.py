@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.settings import DBT_PROJECT_DIR
-from tests.conftest import PublishedSample
+from tests.support import PublishedSample
 
 pytestmark = pytest.mark.slow
 

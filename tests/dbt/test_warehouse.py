@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from ingestion.contracts import ENTERPRISE
-from tests.conftest import PublishedSample, deliver, run_ndc
+from tests.support import CORRECTED_HIGHTECH_REVENUE, CORRECTED_REVENUE, CorrectedYear, PublishedSample
 
 pytestmark = pytest.mark.slow
 
@@ -50,48 +47,16 @@ def test_marts_evaluate_every_enterprise_year_and_rank_every_zone(published_samp
         assert 0 < bottom <= zones // 10 + 1, (period, zones, bottom)
 
 
-def latest_filing(build: Path, period: int) -> dict:
-    """An enterprise report of `period` as it stands, with every contract field."""
-    keys = [f.key for f in ENTERPRISE.fields]
-    con = duckdb.connect(str(build), read_only=True)
-    try:
-        row = con.execute(
-            f"SELECT {', '.join(keys)} FROM intermediate.int_enterprise__latest_filings "
-            "WHERE period = ? AND revenue > 1000 ORDER BY filing_id LIMIT 1", [period]
-        ).fetchone()
-    finally:
-        con.close()
-    return dict(zip(keys, row))
-
-
-def as_cell(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date | Decimal):
-        return str(value)
-    return value
-
-
-def test_a_later_revision_of_an_older_year_replaces_its_fact_row_in_the_next_run(
-    published_sample: PublishedSample, tmp_path: Path
-):
-    home = published_sample.copy_to(tmp_path / "ndc")
-    build = home / "warehouse" / "build.duckdb"
-    record = latest_filing(build, 2022)
-    facts_before = query(build, "SELECT count(*) FROM analytics.fct_enterprise_annual")[0][0]
-
-    corrected = {**record, "revision": record["revision"] + 1, "submitted_at": "2024-06-01T10:00:00+08:00",
-                 "revenue": Decimal("1234.5"), "hightech_revenue": Decimal("1000")}
-    deliver(home, "enterprise", 2022, f"{record['region_code'][:2]}0000_20240601.csv",
-            [{k: as_cell(v) for k, v in corrected.items()}])
-    result = run_ndc(home, "run")
+def test_a_later_revision_of_an_older_year_replaces_its_fact_row_and_its_evaluation(corrected_sample: CorrectedYear):
+    # The correction (a later revision of a 2022 report, with another revenue) arrived in a 2024 file; the run
+    # that rebuilt 2022 took it.
+    result = corrected_sample.backfill
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-
-    serving = home / "warehouse" / "serving.duckdb"
+    serving = corrected_sample.home / "warehouse" / "serving.duckdb"
     fact = query(serving, "SELECT revision, revenue, period FROM analytics.fct_enterprise_annual WHERE filing_id = ?",
-                 [record["filing_id"]])
-    assert fact == [(record["revision"] + 1, Decimal("1234.5"), 2022)]
-    assert query(serving, "SELECT count(*) FROM analytics.fct_enterprise_annual")[0][0] == facts_before
+                 [corrected_sample.filing_id])
+    assert fact == [(corrected_sample.corrected_revision, CORRECTED_REVENUE, 2022)]
+    assert query(serving, "SELECT count(*) FROM analytics.fct_enterprise_annual")[0][0] == corrected_sample.facts_before
     mart = query(serving, "SELECT revenue, hightech_revenue_share FROM analytics.mart_hte_eligibility "
-                          "WHERE uscc = ? AND period = 2022", [record["uscc"]])
-    assert mart == [(Decimal("1234.5"), 1000 / 1234.5)]
+                          "WHERE uscc = ? AND period = 2022", [corrected_sample.uscc])
+    assert mart == [(CORRECTED_REVENUE, float(CORRECTED_HIGHTECH_REVENUE / CORRECTED_REVENUE))]

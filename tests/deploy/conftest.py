@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from orchestration.settings import REPO_ROOT
-from tests.postgres import throwaway_database
+from tests.support import throwaway_database
 
 DEPLOY_DAGSTER_YAML = REPO_ROOT / "orchestration" / "deploy" / "dagster.yaml"
 

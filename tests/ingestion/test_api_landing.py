@@ -20,7 +20,8 @@ from simulator.api_service import create_app
 from simulator.generate import generate
 from tests.ingestion import api_bad_input_corpus as api_corpus
 from tests.ingestion.hostile_api import Answer, Request, hostile_api, page
-from tests.ingestion.test_api_service import running
+from tests.support import landed_api_keys as landed
+from tests.support import running
 
 TOKEN = "test-token"
 FAULTS = "429=0.08,500=0.05,502=0.03,503=0.05,slow=0.02,expire=0.05,cut=0.05,drop=0.05"
@@ -36,16 +37,6 @@ def generated(tmp_path_factory) -> Path:
 def client(base: str, **kw) -> ApiClient:
     return ApiClient(base, TOKEN, page_size=kw.pop("page_size", 200), backoff_s=0.01, max_backoff_s=0.05, **kw)
 
-
-def landed(store: RawStore, family: str) -> list[tuple]:
-    con = duckdb.connect()
-    refresh_raw_schema(con, store, families=[family])
-    rows = con.execute(
-        f"SELECT filing_id, revision FROM raw.{family}_api UNION ALL "
-        f"SELECT filing_id, CAST(json_extract_string(record, '$.revision') AS BIGINT) FROM raw.quarantine WHERE family = '{family}'"
-    ).fetchall()
-    con.close()
-    return sorted(rows)
 
 
 def stored(generated: Path, family: str) -> list[tuple]:

@@ -8,7 +8,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,12 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import requests
-import uvicorn
 
 from ingestion.contracts import FAMILIES, Family, Field, Kind
 from simulator.api_service import StoreError, create_app, resolve_store
 from simulator.faults import FaultSpec
-from tests.conftest import wait_for_health
+from tests.support import running
 
 TOKEN = "test-token-7f3a"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -129,23 +127,6 @@ class FakeClock:
     def __call__(self) -> float:
         return self.now
 
-
-@contextmanager
-def running(app) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port in a thread; yields the base URL once /healthz answers."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        wait_for_health(base, timeout_s=10, alive=thread.is_alive)
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,28 +10,18 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from ingestion.landing import RawStore, land_file_drops, refresh_raw_schema
+from ingestion.landing import RawStore, land_file_drops
+from tests.support import RAW_FAMILIES, raw_keys
 
-FAMILIES = ("enterprise", "incubator", "contract", "zone")
+FAMILIES = RAW_FAMILIES
 LAND_ALL = (
     "import sys; from pathlib import Path; from ingestion.landing import RawStore, land_file_drops\n"
     "store = RawStore(Path(sys.argv[2]))\n"
     f"for family in {FAMILIES!r}: land_file_drops(Path(sys.argv[1]), store, family, batch_rows=300)\n"
 )
 
-
-def raw_keys(store: RawStore) -> list[tuple]:
-    con = duckdb.connect()
-    refresh_raw_schema(con, store)
-    keys = []
-    for family in FAMILIES:
-        keys += con.execute(f"SELECT '{family}', filing_id, revision, _source, _row_number FROM raw.{family}_files").fetchall()
-    keys += con.execute("SELECT family, filing_id, 0, _source, _row_number FROM raw.quarantine").fetchall()
-    con.close()
-    return sorted(keys, key=str)
 
 
 @pytest.fixture(scope="module")

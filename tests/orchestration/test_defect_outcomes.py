@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import PublishedSample
+from tests.support import PublishedSample
 
 pytestmark = pytest.mark.slow
 

@@ -26,8 +26,7 @@ from orchestration.partitions import (
 )
 from orchestration.resources import NdcResource
 from orchestration.settings import Settings
-from tests.conftest import PublishedSample, deliver, run_ndc
-from tests.orchestration.test_end_to_end import duplicate_report_delivery
+from tests.support import BlockedRun, CorrectedYear, PublishedSample, deliver, run_ndc
 
 LAYERS = {"raw", "staging", "core", "evaluation", "quality", "published"}
 
@@ -151,52 +150,33 @@ def test_the_nightly_schedule_lands_every_year_at_two_in_shanghai():
 
 # ---- backfilling years with ndc run ----
 
-def _fact_revision(home: Path, filing_id: str) -> str | None:
-    con = duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True)
-    try:
-        row = con.execute("SELECT revision FROM analytics.fct_enterprise_annual WHERE filing_id = ?",
-                          [filing_id]).fetchone()
-    finally:
-        con.close()
-    return row and str(row[0])
-
-
-def test_a_year_backfill_rebuilds_that_year_and_leaves_the_others(published_sample: PublishedSample, tmp_path: Path):
-    home = published_sample.copy_to(tmp_path / "ndc")
-    con = duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True)
-    try:
-        filing_id, revision, uscc, name, region = con.execute(
-            "SELECT f.filing_id, f.revision, e.uscc, e.name, f.region_code FROM analytics.fct_enterprise_annual f "
-            "JOIN analytics.dim_enterprise e USING (enterprise_key) WHERE f.period = 2022 ORDER BY f.filing_id LIMIT 1"
-        ).fetchone()
-    finally:
-        con.close()
-    corrected = {"filing_id": filing_id, "revision": str(int(revision) + 5), "period": "2022",
-                 "submitted_at": "2024-03-01T10:00:00+08:00", "uscc": uscc, "name": name, "region_code": region}
-    # The correction of 2022 arrives in a 2024 province-day file, in the 2023 folder.
-    deliver(home, "enterprise", 2023, "110000_20240301.csv", [{k: corrected[k] for k in ENTERPRISE.required_keys}])
-
-    other = run_ndc(home, "run", "--years", "2023")
+def test_a_year_backfill_rebuilds_that_year_and_leaves_the_others(corrected_sample: CorrectedYear):
+    # The correction of a 2022 report arrived in a 2024 province-day file, in the 2023 folder.
+    other = corrected_sample.other_year
     assert other.returncode == 0, other.stdout + other.stderr[-3000:]
     assert "timings:" in other.stdout
-    assert "enabled: true" in (home / "dagster" / "dagster.yaml").read_text()  # freshness is evaluated
-    assert _fact_revision(home, filing_id) == str(revision), "a 2023 backfill must leave 2022's fact alone"
-
-    backfill = run_ndc(home, "run", "--years", "2022")
+    assert "enabled: true" in (corrected_sample.home / "dagster" / "dagster.yaml").read_text()  # freshness is on
+    assert corrected_sample.revision_after_other_year == corrected_sample.revision, \
+        "a 2023 backfill must leave 2022's fact alone"
+    backfill = corrected_sample.backfill
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr[-3000:]
-    assert _fact_revision(home, filing_id) == corrected["revision"]
+    with duckdb.connect(str(corrected_sample.home / "warehouse" / "serving.duckdb"), read_only=True) as con:
+        (revision,) = con.execute("SELECT revision FROM analytics.fct_enterprise_annual WHERE filing_id = ?",
+                                  [corrected_sample.filing_id]).fetchone()
+    assert revision == corrected_sample.corrected_revision
 
-    bad = run_ndc(home, "run", "--years", "1999")
+
+def test_a_year_outside_the_partitions_is_refused_before_any_work(tmp_path: Path):
+    bad = run_ndc(tmp_path / "ndc", "run", "--years", "1999")
     assert bad.returncode == 2 and "not a reporting year" in bad.stderr
+    assert not (tmp_path / "ndc" / "warehouse").exists()
 
 
 # ---- what a failed run leaves for the operator ----
 
-def test_a_failed_run_leaves_a_summary_naming_the_failing_check(published_sample: PublishedSample, tmp_path: Path):
-    home = published_sample.copy_to(tmp_path / "ndc")
-    duplicate_report_delivery(home)
-    blocked = run_ndc(home, "run", "--years", "2022")
-    assert blocked.returncode == 1, blocked.stdout + blocked.stderr[-3000:]
+def test_a_failed_run_leaves_a_summary_naming_the_failing_check(blocked_sample: BlockedRun):
+    home = blocked_sample.home
+    assert blocked_sample.run.returncode == 1, blocked_sample.run.stdout + blocked_sample.run.stderr[-3000:]
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         run = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE]), limit=1)[0]
         failure = next(e.dagster_event for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE))
@@ -206,7 +186,8 @@ def test_a_failed_run_leaves_a_summary_naming_the_failing_check(published_sample
         ).for_run_failure()
         run_failure_summary(context)
     summary = (home / "reports" / "failures" / f"{run.run_id}.txt").read_text(encoding="utf-8")
-    assert "FAILED, years 2022-2022" in summary
+    first, last = YEARS.get_partition_keys()[0], YEARS.get_partition_keys()[-1]
+    assert f"FAILED, years {first}-{last}" in summary
     assert "gates_published" in summary  # the failing step
     assert "analytics/fct_enterprise_annual: gx_fct_enterprise_annual" in summary  # the failing check
     assert "one_report_per_enterprise_and_year" in summary  # and the expectation

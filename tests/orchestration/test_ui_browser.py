@@ -17,7 +17,7 @@ import pytest
 
 from orchestration.definitions import defs
 from orchestration.partitions import YEARS
-from tests.conftest import wait_for_health
+from tests.support import wait_for_health
 
 CHROMIUM = Path(os.environ.get("NDC_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from ingestion.landing import RawStore, land_file_drops
-from tests.ingestion.test_kill import FAMILIES, raw_keys
+from tests.support import RAW_FAMILIES as FAMILIES
+from tests.support import raw_keys
 
 
 def main(step: str, landing: str, raw: str) -> None:

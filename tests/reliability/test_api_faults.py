@@ -5,15 +5,12 @@ publishes, with the API token in no log, no event of the Dagster instance and no
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 import requests
 
@@ -23,9 +20,9 @@ from ingestion.contracts import FAMILIES
 from ingestion.landing import RawStore
 from simulator.faults import FaultSpec
 from simulator.generate import generate
-from tests.conftest import NDC, run_ndc, wait_for_health
+from tests.support import run_ndc, serving_api
 from tests.ingestion.hostile_api import Answer, Request, hostile_api, page
-from tests.ingestion.test_api_landing import landed
+from tests.support import landed_api_keys as landed
 
 TOKEN = "ndc-secret-7f3c9a1e5b2d4c6f8a0e"  # a value that cannot occur by chance in any file or log
 # Every fault the service knows, at rates that make about a third of all requests fail.
@@ -41,23 +38,9 @@ def api_store(tmp_path_factory) -> Path:
     return out
 
 
-@contextmanager
-def serve_api(data: Path, log: Path, faults: str | None = None) -> Iterator[str]:
-    """`ndc serve-api` as an operator starts it, on a free port; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    args = [str(NDC), "serve-api", "--data", str(data), "--port", str(port), "--seed", str(SEED)]
-    args += ["--faults", faults] if faults else []
-    with log.open("w") as out:
-        server = subprocess.Popen(args, env={**os.environ, "NDC_API_TOKEN": TOKEN}, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(base, timeout_s=60, alive=lambda: server.poll() is None)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+
+def serve_api(data: Path, log: Path, faults: str | None = None):
+    return serving_api(data, TOKEN, log, faults, SEED)
 
 
 def requests_served(base: str) -> int:
@@ -103,12 +86,22 @@ def files_holding(root: Path, secret: bytes) -> list[str]:
 
 
 @pytest.mark.slow
-def test_a_run_pulling_through_faults_publishes_and_the_token_is_nowhere(api_store: Path, tmp_path: Path):
+def test_a_run_pulling_the_api_through_faults_beside_the_file_drops_publishes_both_and_the_token_is_nowhere(
+        tmp_path: Path):
+    # As an operator would: `ndc generate` writes a year to both channels, `ndc serve-api` serves its API half
+    # through faults, and one `ndc run` lands the drops and pulls the API together.
     home = tmp_path / "ndc"
-    with serve_api(api_store, tmp_path / "server.log", RUN_FAULTS) as base:
+    generated = run_ndc(home, "generate", "--years", "2023", "--channel", "both", "--seed", "9")
+    assert generated.returncode == 0, generated.stderr
+    with serve_api(home, tmp_path / "server.log", RUN_FAULTS) as base:
         result = run_ndc(home, "run", env={"NDC_API_URL": base, "NDC_API_TOKEN": TOKEN})
         served = requests_served(base)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "raw/enterprise_api:" in result.stdout and "raw/enterprise_files:" in result.stdout
+    with duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True) as con:
+        channels = dict(con.execute(
+            "SELECT source_channel, count(*) FROM analytics.fct_enterprise_annual GROUP BY 1").fetchall())
+    assert channels.get("files", 0) > 0 and channels.get("api", 0) > 0, channels
     faults = sum(1 for i in range(1, served + 1) if FaultSpec.parse(RUN_FAULTS).draw(SEED, i))
     print(f"\nndc run: {served} requests, {faults} faults injected")
     assert "PUBLISHED" in result.stdout and faults >= 3

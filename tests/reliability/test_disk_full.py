@@ -21,7 +21,8 @@ import pytest
 
 from ingestion.landing import RawStore, land_file_drops
 from orchestration.settings import REPO_ROOT
-from tests.ingestion.test_kill import FAMILIES, raw_keys
+from tests.support import RAW_FAMILIES as FAMILIES
+from tests.support import raw_keys
 
 SCENARIO = [sys.executable, "-m", "tests.reliability.disk_full_scenario"]
 

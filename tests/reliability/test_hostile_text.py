@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from ingestion.contracts import ENTERPRISE
 from ingestion.file_drops import read_delivery
 from ingestion.typing import MAX_TEXT_LENGTH, MISSING_MARKERS, type_batch
-from tests.conftest import PublishedSample
+from tests.support import PublishedSample
 from tests.ingestion.bad_input_corpus import record
-from tests.postgres import throwaway_database
+from tests.support import throwaway_database
 from warehouse.postgres import READER_ROLE, publish_postgres
 from warehouse.publish import publish_duckdb
 from warehouse.report import build_report

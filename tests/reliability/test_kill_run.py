@@ -23,9 +23,8 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.conftest import NDC, PublishedSample, run_ndc
-from tests.postgres import throwaway_database
-from tests.warehouse.test_readers import observations, start_reader
+from tests.support import NDC, PublishedSample, observations, run_ndc, start_reader
+from tests.support import throwaway_database
 from warehouse.postgres import READER_ROLE
 
 KILLS = int(os.environ.get("NDC_KILLS", "8"))

@@ -12,7 +12,7 @@ import psycopg
 
 from ingestion.uscc import CHARSET
 from orchestration.settings import REPO_ROOT
-from tests.conftest import PublishedSample
+from tests.support import PublishedSample
 from warehouse.postgres import READER_ROLE
 from warehouse.publish import PERSONAL_COLUMNS
 

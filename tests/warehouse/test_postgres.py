@@ -11,7 +11,7 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.postgres import schema_checksum, throwaway_database
+from tests.support import schema_checksum, throwaway_database
 from tests.warehouse.serving_versions import build_version
 from warehouse.postgres import READER_ROLE, UnsupportedColumnType, pg_type, publish_postgres
 from warehouse.publish import publish_duckdb

@@ -4,16 +4,12 @@ from another process) and PostgreSQL (as bi_reader, from another process)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 
-from orchestration.settings import REPO_ROOT
-from tests.postgres import throwaway_database
+from tests.support import observations, start_reader, throwaway_database
 from tests.warehouse.serving_versions import build_version, consistent
 from warehouse.postgres import READER_ROLE, publish_postgres
 from warehouse.publish import publish_duckdb
@@ -21,21 +17,6 @@ from warehouse.publish import publish_duckdb
 PUBLICATIONS = 8
 
 
-def start_reader(kind: str, target: str, stop: Path, *query_and_pause: str) -> tuple[subprocess.Popen, Path]:
-    # Output goes to a file: a pipe nobody reads until the end would fill and stall the reader.
-    log = stop.with_name(f"{kind}.jsonl")
-    with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "tests.warehouse.reader_loop", kind, target, str(stop),
-                                    *query_and_pause],
-                                   cwd=REPO_ROOT, stdout=out, stderr=subprocess.PIPE, text=True)
-    return process, log
-
-
-def observations(reader: tuple[subprocess.Popen, Path]) -> list[list]:
-    process, log = reader
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    return [json.loads(line) for line in log.read_text().splitlines()]
 
 
 def test_readers_see_whole_versions_during_repeated_publication(tmp_path: Path):
