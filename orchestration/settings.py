@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
-from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, memory_limit
+from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -47,7 +47,7 @@ class Settings:
             api_retry_budget_s=_seconds(environ, "NDC_API_RETRY_BUDGET_S", DEFAULT_RETRY_BUDGET_S),
             dbt_target=environ.get("NDC_DBT_TARGET") or "duckdb",
             publish_postgres_dsn=environ.get("NDC_PUBLISH_POSTGRES_DSN") or None,
-            duckdb_memory_limit=memory_limit(environ),
+            duckdb_memory_limit=environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
         )
 
     def child_environment(self) -> dict[str, str]:
