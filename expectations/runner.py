@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from expectations.suite import Suite
-from warehouse.memory import duckdb_config
+from warehouse.memory import DEFAULT_MEMORY_LIMIT, duckdb_config
 
 SAMPLE_SIZE = 5  # unexpected values shown per failed expectation
 KEEP_RUNS = 10  # validation results (and their Data Docs pages) kept per suite; the index reads them all
@@ -118,14 +118,15 @@ def _context(quality_dir: Path | None) -> Any:
 class GateSession:
     """Validate suites against one DuckDB file, opened read-only, in one GX context."""
 
-    def __init__(self, db_path: Path, quality_dir: Path | None = None) -> None:
+    def __init__(self, db_path: Path, quality_dir: Path | None = None,
+                 memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
         _keep_duckdb_connection_open()
         self.quality_dir = Path(quality_dir) if quality_dir is not None else None
         self.context = _context(self.quality_dir)
         self.source = self.context.data_sources.add_sql(
             name="warehouse",
             connection_string=f"duckdb:///{Path(db_path).as_posix()}",
-            kwargs={"connect_args": {"read_only": True, "config": duckdb_config()}},
+            kwargs={"connect_args": {"read_only": True, "config": duckdb_config(memory_limit)}},
         )
         self._validated: list[tuple[GateResult, Any]] = []
         self._closed = False
@@ -225,8 +226,9 @@ def _relations(suite: Suite) -> str:
     return " + ".join(dict.fromkeys(re.findall(r"\bFROM\s+([\w.]+)", suite.batch, flags=re.IGNORECASE)))
 
 
-def validate_suites(db_path: Path, suites: list[Suite], quality_dir: Path | None = None) -> list[GateResult]:
-    with GateSession(db_path, quality_dir) as session:
+def validate_suites(db_path: Path, suites: list[Suite], quality_dir: Path | None = None,
+                    memory_limit: str = DEFAULT_MEMORY_LIMIT) -> list[GateResult]:
+    with GateSession(db_path, quality_dir, memory_limit) as session:
         for suite in suites:
             session.validate(suite)
         return session.close()

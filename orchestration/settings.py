@@ -4,11 +4,17 @@
 |---------------------------|--------------------------|---------------------------------------------------|
 | `NDC_HOME`                | `<repo>/.ndc`            | landing/, raw/, warehouse/, quality/, dagster/, dbt/ |
 | `NDC_API_URL`             | unset (no API pull)      | base URL of the national reporting system's API   |
-| `NDC_API_TOKEN`           | unset                    | its bearer token (never logged)                   |
+| `NDC_API_TOKEN`           | unset                    | its bearer token (never logged; secret, see below) |
 | `NDC_API_RETRY_BUDGET_S`  | `600`                    | seconds one API page may spend on retries before the pull stops |
 | `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml): duckdb, spark, spark_cluster |
-| `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to   |
+| `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to (secret) |
 | `NDC_DUCKDB_MEMORY_LIMIT` | `4GB`                    | DuckDB's memory per connection: dbt, gates, publication (it spills beyond) |
+
+`Settings.from_env()` is the only reader, once per process: the `ndc` command and the code location's load
+(orchestration/definitions.py) call it, and the `ndc` Dagster resource carries every value from there as typed config
+(orchestration/resources.py). The two secrets travel as `dg.EnvVar`: Dagster resolves them from the same variable
+when a run starts and shows only the variable's name, never the value. dbt's profile reads `NDC_HOME`,
+`NDC_DBT_TARGET` and `NDC_DUCKDB_MEMORY_LIMIT` itself, from the environment `child_environment()` gives it.
 """
 
 from __future__ import annotations
@@ -19,10 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
-from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV, memory_limit
+from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# The settings that can hold a credential (a bearer token, a DSN with a password): the Dagster resource names them
+# by their variable and never carries their values (orchestration/resources.py).
+API_TOKEN_ENV = "NDC_API_TOKEN"
+PUBLISH_POSTGRES_DSN_ENV = "NDC_PUBLISH_POSTGRES_DSN"
 
 
 @dataclass(frozen=True)
@@ -43,11 +53,11 @@ class Settings:
         return cls(
             home=home,
             api_url=environ.get("NDC_API_URL") or None,
-            api_token=environ.get("NDC_API_TOKEN") or None,
+            api_token=environ.get(API_TOKEN_ENV) or None,
             api_retry_budget_s=_seconds(environ, "NDC_API_RETRY_BUDGET_S", DEFAULT_RETRY_BUDGET_S),
             dbt_target=environ.get("NDC_DBT_TARGET") or "duckdb",
-            publish_postgres_dsn=environ.get("NDC_PUBLISH_POSTGRES_DSN") or None,
-            duckdb_memory_limit=memory_limit(environ),
+            publish_postgres_dsn=environ.get(PUBLISH_POSTGRES_DSN_ENV) or None,
+            duckdb_memory_limit=environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
         )
 
     def child_environment(self) -> dict[str, str]:

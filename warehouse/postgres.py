@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from ingestion.sql import ident, literal
-from warehouse.memory import duckdb_config
+from warehouse.memory import DEFAULT_MEMORY_LIMIT, duckdb_config
 from warehouse.publish import PERSONAL_COLUMNS, PublishedTable
 
 SCHEMA = "analytics"
@@ -179,11 +179,12 @@ def _grant(cur: psycopg.Cursor, schema: str, role: str, dbname: str) -> None:
 
 
 def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str = READER_ROLE,
-                     on_table: Callable[[int, int, PublishedTable], None] | None = None) -> PostgresPublishResult:
+                     on_table: Callable[[int, int, PublishedTable], None] | None = None,
+                     memory_limit: str = DEFAULT_MEMORY_LIMIT) -> PostgresPublishResult:
     """Replace `schema` in the PostgreSQL database at `dsn` with the same schema of the serving file.
-    `on_table(done, total, table)` reports progress after each table is loaded."""
+    `on_table(done, total, table)` reports progress after each table is loaded; DuckDB spills beyond `memory_limit`."""
     staging = f"{schema}__new"
-    con = duckdb.connect(config=duckdb_config())
+    con = duckdb.connect(config=duckdb_config(memory_limit))
     try:
         con.execute(f"ATTACH {literal(Path(serving_db))} AS serving (READ_ONLY)")
         tables = _tables(con, schema)

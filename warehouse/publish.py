@@ -16,7 +16,7 @@ import duckdb
 from ingestion.contracts import FAMILIES
 from ingestion.durable import replace_durably, temporary_beside
 from ingestion.sql import ident, literal
-from warehouse.memory import duckdb_config
+from warehouse.memory import DEFAULT_MEMORY_LIMIT, duckdb_config
 
 PUBLISHED_SCHEMAS = ("analytics", "ops")
 # Files DuckDB 1.0 and later can open: most BI drivers embed an older DuckDB than the one that builds.
@@ -45,14 +45,15 @@ class PublishResult:
 
 
 def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
-                   on_table: Callable[[int, int, PublishedTable], None] | None = None) -> PublishResult:
+                   on_table: Callable[[int, int, PublishedTable], None] | None = None,
+                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> PublishResult:
     """Copy `schemas` of the build database into a new serving file and swap it in atomically.
-    `on_table(done, total, table)` reports progress after each table is copied."""
+    `on_table(done, total, table)` reports progress after each table is copied; DuckDB spills beyond `memory_limit`."""
     serving_db = Path(serving_db)
     serving_db.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_beside(serving_db)
     tables: list[PublishedTable] = []
-    con = duckdb.connect(config=duckdb_config())
+    con = duckdb.connect(config=duckdb_config(memory_limit))
     try:
         con.execute(f"ATTACH {literal(Path(build_db).as_posix())} AS build (READ_ONLY)")
         con.execute(f"ATTACH {literal(tmp.as_posix())} AS serving (STORAGE_VERSION {literal(SERVING_STORAGE_VERSION)})")

@@ -38,7 +38,8 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
     )
     def _serving(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
         settings = ndc.settings
-        result = publish_duckdb(settings.build_db, settings.serving_db, on_table=_progress(context, "serving.duckdb"))
+        result = publish_duckdb(settings.build_db, settings.serving_db, on_table=_progress(context, "serving.duckdb"),
+                                memory_limit=settings.duckdb_memory_limit)
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}")
         metadata = {"path": dg.MetadataValue.path(str(result.path)), "tables": _tables(result), "rows": result.rows,
                     "dagster/row_count": result.rows}
@@ -62,13 +63,15 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
         "from the serving file; readable by the role bi_reader only. Does nothing when the DSN is unset.",
     )
     def _serving(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
-        dsn = ndc.settings.publish_postgres_dsn
+        settings = ndc.settings
+        dsn = settings.publish_postgres_dsn
         if not dsn:
             context.log.info("NDC_PUBLISH_POSTGRES_DSN is not set: nothing published to PostgreSQL")
             return dg.MaterializeResult(metadata={"postgres_configured": False})
         from warehouse.postgres import publish_postgres  # psycopg: only when publishing to PostgreSQL
 
-        result = publish_postgres(ndc.settings.serving_db, dsn, on_table=_progress(context, "PostgreSQL"))
+        result = publish_postgres(settings.serving_db, dsn, on_table=_progress(context, "PostgreSQL"),
+                                  memory_limit=settings.duckdb_memory_limit)
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.target}")
         return dg.MaterializeResult(
             metadata={

@@ -79,7 +79,8 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
         # A year backfill rebuilt only its years: other years' new records wait for their own run.
         token = REBUILT_YEARS.set(rebuilt_years(*run_years(context.run.tags)))
         try:
-            results = {r.suite: r for r in validate_suites(settings.build_db, suites, settings.quality)}
+            results = {r.suite: r for r in validate_suites(settings.build_db, suites, settings.quality,
+                                                           settings.duckdb_memory_limit)}
         finally:
             REBUILT_YEARS.reset(token)
         # Warnings first: a failed blocking result ends the step, and the warnings must still be recorded.

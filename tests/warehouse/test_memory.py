@@ -33,6 +33,8 @@ def test_the_gates_connection_and_dbts_environment_share_the_limit(tmp_path: Pat
     monkeypatch.setenv("NDC_DUCKDB_MEMORY_LIMIT", "512MB")
     db = tmp_path / "build.duckdb"
     duckdb.connect(str(db)).close()
-    with GateSession(db) as session, session.source.get_engine().connect() as con:
+    settings = Settings.from_env(os.environ)
+    with GateSession(db, memory_limit=settings.duckdb_memory_limit) as session, \
+            session.source.get_engine().connect() as con:
         assert con.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == "488.2 MiB"
-    assert Settings.from_env(os.environ).child_environment()["NDC_DUCKDB_MEMORY_LIMIT"] == "512MB"
+    assert settings.child_environment()["NDC_DUCKDB_MEMORY_LIMIT"] == "512MB"

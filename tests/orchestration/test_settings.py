@@ -1,0 +1,140 @@
+"""The environment is read once, when the code location loads; the `ndc` resource carries every setting from there,
+the secrets only by their variable's name, and the DuckDB memory limit reaches the gates and publication."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster._core.remote_representation.external_data import RepositorySnap
+from dagster._serdes import serialize_value
+
+from orchestration.cli import run_config
+from orchestration.definitions import build_definitions
+from orchestration.defs.jobs import FULL_REFRESH_JOB
+from orchestration.defs import publish
+from orchestration.defs.publish import SERVING_DUCKDB
+from orchestration.resources import NdcResource
+from orchestration.settings import Settings
+
+TOKEN = "tok-3f9a-never-shown"
+PASSWORD = "pw-77c1-never-shown"
+DSN = f"postgresql://publisher:{PASSWORD}@db.example:5432/ndc"
+
+
+@pytest.fixture
+def environment(tmp_path: Path, monkeypatch) -> Path:
+    """Every NDC_ variable set, none to its default."""
+    values = {
+        "NDC_HOME": str(tmp_path / "ndc"),
+        "NDC_API_URL": "https://reporting.example/api",
+        "NDC_API_TOKEN": TOKEN,
+        "NDC_API_RETRY_BUDGET_S": "45",
+        "NDC_DBT_TARGET": "spark",
+        "NDC_PUBLISH_POSTGRES_DSN": DSN,
+        "NDC_DUCKDB_MEMORY_LIMIT": "512MB",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
+def _at_run_start(resource: NdcResource) -> Settings:
+    """The settings an asset sees: the resource as Dagster initialises it for a run (EnvVar fields resolved)."""
+    return resource.process_config_and_initialize().settings
+
+
+def test_the_resource_carries_the_settings_read_at_load_and_later_changes_do_nothing(environment: Path, monkeypatch):
+    loaded = Settings.from_env()
+    resource = build_definitions(loaded).resources["ndc"]
+    assert _at_run_start(resource) == loaded
+    assert loaded.duckdb_memory_limit == "512MB" and loaded.api_retry_budget_s == 45 and loaded.builds_on_spark
+
+    monkeypatch.setenv("NDC_HOME", str(environment / "elsewhere"))
+    monkeypatch.setenv("NDC_API_URL", "https://other.example/api")
+    monkeypatch.setenv("NDC_API_RETRY_BUDGET_S", "5")
+    monkeypatch.setenv("NDC_DBT_TARGET", "duckdb")
+    monkeypatch.setenv("NDC_DUCKDB_MEMORY_LIMIT", "2GB")
+    assert _at_run_start(resource) == loaded
+
+
+def test_unset_secrets_leave_a_valid_resource_without_them(environment: Path, monkeypatch):
+    # Dagster fails a run whose EnvVar names an unset variable: an unset secret must not become one.
+    monkeypatch.delenv("NDC_API_TOKEN")
+    monkeypatch.setenv("NDC_PUBLISH_POSTGRES_DSN", "")
+    settings = _at_run_start(NdcResource.from_settings(Settings.from_env()))
+    assert settings.api_token is None and settings.publish_postgres_dsn is None
+    assert settings.api_url == "https://reporting.example/api"
+
+
+def _shown(definitions: dg.Definitions) -> str:
+    """What Dagster keeps and shows of a code location: its repository snapshot (resources with their config, every
+    job with its config schema and defaults, as the UI's launchpad scaffolds them)."""
+    return serialize_value(RepositorySnap.from_def(definitions.get_repository_def()))
+
+
+def test_secrets_never_appear_in_run_configuration_or_the_ui(environment: Path):
+    definitions = build_definitions(Settings.from_env())
+    shown = _shown(definitions)
+    job = serialize_value(definitions.resolve_job_def(FULL_REFRESH_JOB).get_job_snapshot())
+    for text in (shown, job, json.dumps(run_config(True)), json.dumps(run_config(False))):
+        assert TOKEN not in text and PASSWORD not in text
+    assert "NDC_API_TOKEN" in job and "NDC_PUBLISH_POSTGRES_DSN" in job  # named, resolved when a run starts
+    assert "https://reporting.example/api" in job  # the other settings are plain config
+
+    # The probe sees the resource's config: the same secrets as plain values would show.
+    plain = dg.Definitions.merge(publish.defs(), dg.Definitions(resources={"ndc": NdcResource(
+        home=str(environment), api_token=TOKEN, publish_postgres_dsn=DSN)}))
+    assert TOKEN in _shown(plain) and PASSWORD in _shown(plain)
+
+
+def _execute(settings: Settings, selection: dg.AssetSelection) -> dg.ExecuteInProcessResult:
+    definitions = build_definitions(settings)
+    job = dg.define_asset_job("under_test", selection=selection)
+    return dg.Definitions.merge(definitions, dg.Definitions(jobs=[job])).resolve_job_def("under_test") \
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral())
+
+
+def _build_db(settings: Settings) -> None:
+    settings.build_db.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute("CREATE SCHEMA analytics")
+        con.execute("CREATE TABLE analytics.facts AS SELECT 1 AS id")
+
+
+def test_the_memory_limit_reaches_the_gates_engine_from_the_settings(tmp_path: Path, monkeypatch):
+    import expectations.runner as runner
+    from orchestration.defs.quality import gates
+
+    settings = Settings(home=tmp_path, duckdb_memory_limit="512MB")
+    _build_db(settings)
+    engines: list[str] = []
+
+    def validate_suites(db_path, suites, quality_dir=None, memory_limit=runner.DEFAULT_MEMORY_LIMIT):
+        # The gates' own session, opened with the limit the check passed; what its engine reports is what GX uses.
+        with runner.GateSession(db_path, memory_limit=memory_limit) as session, \
+                session.source.get_engine().connect() as con:
+            engines.append(con.exec_driver_sql("SELECT current_setting('memory_limit')").scalar())
+        return [runner.GateResult(s.name, "-", True, s.blocking, 0, []) for s in suites]
+
+    monkeypatch.setattr(runner, "validate_suites", validate_suites)
+    checks = [key for stage in ("raw", "published") for key in gates(stage).check_keys]
+    assert _execute(settings, dg.AssetSelection.checks(*checks)).success
+    assert engines == ["488.2 MiB", "488.2 MiB"]  # 512MB = 512 * 10^6 bytes, once per stage
+
+
+def test_the_memory_limit_reaches_publication_from_the_settings(tmp_path: Path, monkeypatch):
+    import warehouse.publish
+
+    settings = Settings(home=tmp_path, duckdb_memory_limit="512MB")
+    _build_db(settings)
+    opened: list[dict[str, str]] = []
+    real = warehouse.publish.duckdb_config
+    monkeypatch.setattr(warehouse.publish, "duckdb_config", lambda limit: opened.append(real(limit)) or opened[-1])
+    assert _execute(settings, dg.AssetSelection.assets(SERVING_DUCKDB)).success
+    assert opened == [{"memory_limit": "512MB"}]
+    with duckdb.connect(str(settings.serving_db), read_only=True) as con:
+        assert con.execute("SELECT id FROM analytics.facts").fetchall() == [(1,)]
