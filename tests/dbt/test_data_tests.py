@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from orchestration.settings import DBT_PROJECT_DIR
-from tests.conftest import PublishedSample
+from tests.support import PublishedSample
 from tests.expectations.test_suites import again, first
 
 pytestmark = pytest.mark.slow

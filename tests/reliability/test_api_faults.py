@@ -201,18 +201,18 @@ def test_a_200_with_json_that_is_no_page_is_named_as_such(body, named: str):
 
 
 def test_a_server_repeating_its_next_cursor_is_stopped_with_the_position_not_the_token():
-    secret_cursor = "opaque-cursor-4c1d"
+    repeated_cursor = "opaque-cursor-4c1d"
 
     def script(request: Request) -> Answer:
         if len(api.requests) > 20:
             return Answer(404, {"error": "test limit reached"})
         n = len(api.requests)
-        return page([zone_item(n)], secret_cursor)
+        return page([zone_item(n)], repeated_cursor)
 
     with hostile_api(script) as api:
         with pytest.raises(ApiError, match=r"zone: .*page 2 with the same next_cursor .* page 1") as info:
             pull(quick_client(api.base))
-    assert secret_cursor not in str(info.value)
+    assert repeated_cursor not in str(info.value)
     assert len(api.requests) == 2
 
 
