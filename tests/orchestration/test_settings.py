@@ -21,7 +21,7 @@ from orchestration.resources import NdcResource
 from orchestration.settings import Settings
 
 TOKEN = "tok-3f9a-never-shown"
-PASSWORD = "pw-77c1-never-shown"
+PASSWORD = "pw-77c1-never-shown"  # pragma: allowlist secret (a made-up password the test looks for)
 DSN = f"postgresql://publisher:{PASSWORD}@db.example:5432/ndc"
 
 
