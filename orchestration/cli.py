@@ -28,18 +28,49 @@ EXIT_BLOCKED = 1
 EXIT_LOCKED = 3  # another run writes to the same NDC_HOME
 
 
+DISTRIBUTION = "ndc-pipeline"
+
+
+def missing_for_extra(extra: str) -> list[str]:
+    """The distributions an extra of this project needs (pyproject.toml, through the installed metadata) that are not
+    installed; an extra that names another (`ndc-pipeline[simulator]`) needs that one's too."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    try:
+        declared = [Requirement(text) for text in metadata.requires(DISTRIBUTION) or []]
+    except metadata.PackageNotFoundError:
+        return []  # not installed as a distribution (a bare checkout on PYTHONPATH): nothing to compare with
+    missing: list[str] = []
+    for requirement in declared:
+        if requirement.marker is None or not requirement.marker.evaluate({"extra": extra}):
+            continue
+        if requirement.name == DISTRIBUTION:
+            missing += [m for included in sorted(requirement.extras) for m in missing_for_extra(included)]
+            continue
+        try:
+            metadata.version(requirement.name)
+        except metadata.PackageNotFoundError:
+            missing.append(requirement.name)
+    return sorted(set(missing))
+
+
 def _tool(module: str, extra: str):
     """Import a module of the project's tools (the simulator, the benchmark), which the pipeline itself does not
-    install: without its extra, say how to get it instead of a traceback."""
+    install: without its extra, say how to get it instead of failing half-way with a traceback."""
     import importlib
 
+    hint = f"pip install '{DISTRIBUTION}[{extra}]' in a checkout of the project (`make install` installs it)"
+    missing = missing_for_extra(extra)
+    if missing:
+        raise click.ClickException(f"this command needs the `{extra}` extra, which is not installed here "
+                                   f"({', '.join(missing)} missing): {hint}")
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        raise click.ClickException(
-            f"this command needs the `{extra}` extra, which is not installed here ({exc.name} is missing): "
-            f"pip install 'ndc-pipeline[{extra}]' in a checkout of the project (`make install` installs it)"
-        ) from None
+        raise click.ClickException(f"this command needs the `{extra}` extra, which is not installed here "
+                                   f"({exc.name} is missing): {hint}") from None
 
 
 def _settings() -> Settings:
