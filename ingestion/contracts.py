@@ -19,6 +19,7 @@ For the other families the filing family and its subject share one name (enterpr
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
@@ -33,6 +34,11 @@ class Kind(str, Enum):
     BOOL = "bool"
     TIMESTAMP = "timestamp"
 
+
+# The dates and times a filing can carry. Anything outside is a typo or a sentinel (`infinity`, `5877642-06-25`) that
+# PostgreSQL, Arrow or a BI tool cannot hold or would show as a real date.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
 
 FOREIGN_REGION = "900000"  # 境外 parties of a contract carry this instead of a division (filing-formats.md)
 

@@ -11,6 +11,8 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,11 +20,17 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ingestion.contracts import YUAN_PER_UNIT, Family
+from ingestion.escaping import excerpt
 
 SUFFIXES = (".csv", ".xlsx")
 # Words a unit row may hold besides money units; they change nothing.
 NEUTRAL_UNITS = {"人", "个", "家", "项", "件", "年", "次", "m²", "平方米", "平方公里", "km²", "吨", "吨标准煤", "%", "人年"}
 UNIT_ROW_MARKERS = {"单位", "计量单位"}
+# A province's daily file is a few MB; anything far larger is a mistake or an attack, and is read whole into memory.
+MAX_DELIVERY_BYTES = 512 * 1024 * 1024
+# What an XLSX may expand to once unzipped (all its parts together): a few KB of zip can declare gigabytes of
+# sharedStrings.xml, which the reader would build in memory.
+MAX_XLSX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024
 
 
 class DeliveryRejected(Exception):
@@ -67,8 +75,14 @@ def decode(data: bytes) -> tuple[str, str]:
     )
 
 
-def read_delivery(path: Path, family: Family, source: str) -> ParsedDelivery:
-    """Read one delivered file. `source` is how the file is named in messages and lineage."""
+def read_delivery(path: Path, family: Family, source: str, max_bytes: int | None = None) -> ParsedDelivery:
+    """Read one delivered file. `source` is how the file is named in messages and lineage (already printable);
+    a file over `max_bytes` (default MAX_DELIVERY_BYTES) is rejected unread."""
+    max_bytes = MAX_DELIVERY_BYTES if max_bytes is None else max_bytes
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise DeliveryRejected(source, f"the file is {size:,} bytes, more than the {max_bytes:,} a delivery may have: "
+                                       "split it by submission day, or raise the limit if it is genuine")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         keys, table, encoding = _read_csv(path, family, source)
@@ -101,8 +115,11 @@ def _read_csv(path: Path, family: Family, source: str) -> tuple[list[str], pa.Ta
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise DeliveryRejected(source, f"line {line} holds a NUL byte: binary content, not a text CSV")
-    first_line = text[: text.find("\n")].rstrip("\r")
-    headers = [h.strip() for h in next(csv.reader([first_line]))]
+    if "\n" not in text:
+        raise DeliveryRejected(source, "lines end in CR only (old Mac style), which the CSV reader does not split: "
+                                       "save the file with Windows (CRLF) or Unix (LF) line ends")
+    first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+    headers = [h.strip() for h in next(csv.reader([first_line]), [])]
     keys = _map_headers(headers, family, source)  # a wrong header is named before the body is parsed
     utf8 = data if encoding == "utf-8" else text.encode("utf-8")
     try:
@@ -148,9 +165,10 @@ def _csv_problem(text: str, width: int, exc: BaseException) -> str:
 def _read_xlsx(path: Path, family: Family, source: str) -> tuple[list[str], pa.Table, str]:
     from python_calamine import CalamineWorkbook
 
+    errors = _xlsx_error_cells(path, source)  # first: refuses a zip bomb before anything is expanded
     try:
         book = CalamineWorkbook.from_path(str(path))
-        sheets = [_sheet_rows(book.get_sheet_by_index(i)) for i in range(len(book.sheet_names))]
+        sheets = [_sheet_rows(book.get_sheet_by_index(i), errors.get(i, {})) for i in range(len(book.sheet_names))]
     except Exception as exc:  # calamine raises its own error types for every kind of broken workbook
         raise DeliveryRejected(source, f"cannot be opened as XLSX ({_first_line(exc)}): truncated or malformed") from None
     filled = [name for name, rows in zip(book.sheet_names, sheets) if rows]
@@ -158,8 +176,8 @@ def _read_xlsx(path: Path, family: Family, source: str) -> tuple[list[str], pa.T
         raise DeliveryRejected(source, "the workbook's sheets are empty")
     if len(filled) > 1:
         raise DeliveryRejected(
-            source, f"{len(filled)} sheets hold data ({', '.join(filled)}): deliver one sheet per file, so that no "
-            "sheet is skipped unseen")
+            source, f"{len(filled)} sheets hold data ({', '.join(excerpt(n) for n in filled[:5])}): deliver one sheet "
+            "per file, so that no sheet is skipped unseen")
     rows = next(r for r in sheets if r)
     headers = [_cell_text(h).strip() for h in rows[0]]
     keys = _map_headers(headers, family, source)
@@ -169,9 +187,70 @@ def _read_xlsx(path: Path, family: Family, source: str) -> tuple[list[str], pa.T
     return keys, table, "xlsx"
 
 
-def _sheet_rows(sheet) -> list[list]:
-    """A sheet's non-empty rows. A merged range reads as its value in every cell it spans, as a person sees it."""
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _xlsx_error_cells(path: Path, source: str) -> dict[int, dict[tuple[int, int], str]]:
+    """Refuse a workbook that unzips to more than MAX_XLSX_UNCOMPRESSED_BYTES, and find its error cells
+    (`#DIV/0!` …) by sheet index and (row, column): the reader shows them as empty cells, which would land as
+    missing values. Every part is decompressed once here, so a part that expands past its declared size fails its
+    CRC instead of expanding further."""
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+            if declared > MAX_XLSX_UNCOMPRESSED_BYTES:
+                raise DeliveryRejected(
+                    source, f"the workbook expands to {declared:,} bytes when unzipped, more than the "
+                            f"{MAX_XLSX_UNCOMPRESSED_BYTES:,} allowed (a zip bomb, or a sheet far beyond a day's filings)")
+            with_errors = set()
+            for info in archive.infolist():
+                with archive.open(info) as part:
+                    tail = b""
+                    for chunk in iter(lambda: part.read(1 << 20), b""):
+                        if b't="e"' in tail + chunk:
+                            with_errors.add(info.filename)
+                        tail = chunk[-8:]
+            if not any(name.startswith("xl/worksheets/") for name in with_errors):
+                return {}
+            book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            targets = {r.get("Id"): r.get("Target", "").lstrip("/") for r in rels.iter(f"{_PKG_REL_NS}Relationship")}
+            errors: dict[int, dict[tuple[int, int], str]] = {}
+            for index, sheet in enumerate(book.iter(f"{_SHEET_NS}sheet")):
+                target = targets.get(sheet.get(f"{_REL_NS}id"), "")
+                name = target if target.startswith("xl/") else f"xl/{target}"
+                if name in with_errors:
+                    with archive.open(name) as part:
+                        errors[index] = {_cell_position(c.get("r", "")): (c.findtext(f"{_SHEET_NS}v") or "#N/A")
+                                         for _, c in ElementTree.iterparse(part)
+                                         if c.tag == f"{_SHEET_NS}c" and c.get("t") == "e"}
+            return errors
+    except DeliveryRejected:
+        raise
+    except Exception as exc:  # a broken zip, a bad CRC (a part larger than declared), malformed XML
+        raise DeliveryRejected(source, f"cannot be opened as XLSX ({_first_line(exc)}): truncated or malformed") from None
+
+
+def _cell_position(reference: str) -> tuple[int, int]:
+    """`B3` -> (2, 1), zero-based (row, column)."""
+    letters = reference.rstrip("0123456789")
+    column = 0
+    for letter in letters:
+        column = column * 26 + ord(letter.upper()) - 64
+    return int(reference[len(letters):]) - 1, column - 1
+
+
+def _sheet_rows(sheet, errors: dict[tuple[int, int], str] | None = None) -> list[list]:
+    """A sheet's non-empty rows. A merged range reads as its value in every cell it spans, as a person sees it; an
+    error cell reads as its error (`#DIV/0!`), which typing refuses as a value."""
     rows = sheet.to_python(skip_empty_area=False)
+    for (r, c), error in (errors or {}).items():
+        if 0 <= r < len(rows) and 0 <= c < len(rows[r]):
+            rows[r][c] = error
     for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
         value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else ""
         for r in range(r0, min(r1, len(rows) - 1) + 1):
@@ -199,9 +278,10 @@ def _map_headers(headers: list[str], family: Family, source: str) -> list[str]:
     if unknown:
         hint = next((f"; the header line is split by {name}, deliveries are comma-separated"
                      for mark, name in ((";", "semicolons"), ("\t", "tabs")) if len(headers) == 1 and mark in headers[0]), "")
+        # A header is file content: quoted short and escaped (a symlink's target or a secret can sit there).
         raise DeliveryRejected(
             source,
-            f"unknown column header(s) {', '.join(map(repr, unknown[:5]))} for the {family.name} family "
+            f"unknown column header(s) {', '.join(repr(excerpt(h)) for h in unknown[:5])} for the {family.name} family "
             "(a wrong header, or a file in another encoding than it declares)" + hint,
         )
     duplicated = sorted({h for h in headers if headers.count(h) > 1})
@@ -216,11 +296,10 @@ def _map_headers(headers: list[str], family: Family, source: str) -> list[str]:
 
 
 def _is_unit_row(cells: list[str | None]) -> bool:
-    values = [(c or "").strip() for c in cells]
-    if any(v in UNIT_ROW_MARKERS for v in values):
-        return True
-    filled = [v for v in values if v]
-    return bool(filled) and all(v in YUAN_PER_UNIT or v in NEUTRAL_UNITS for v in filled)
+    """A second header row of units: every filled cell is a unit word (单位, 千元, 人 …). One cell reading 单位 next
+    to a filing's values is a record (a company may be named so), never dropped as a unit row."""
+    filled = [v for v in ((c or "").strip() for c in cells) if v]
+    return bool(filled) and all(v in UNIT_ROW_MARKERS or v in YUAN_PER_UNIT or v in NEUTRAL_UNITS for v in filled)
 
 
 def _unit_factors(unit_row: dict[str, str], family: Family, source: str) -> dict[str, float]:
@@ -231,19 +310,21 @@ def _unit_factors(unit_row: dict[str, str], family: Family, source: str) -> dict
         if fld.unit is None or not declared or declared in UNIT_ROW_MARKERS:
             continue
         if declared not in YUAN_PER_UNIT:
-            raise DeliveryRejected(source, f"unit row declares {declared!r} for {fld.header}, which is not a money unit")
+            raise DeliveryRejected(source, f"unit row declares {excerpt(declared)!r} for {fld.header}, which is not a money unit")
         factors[key] = YUAN_PER_UNIT[declared] / YUAN_PER_UNIT[fld.unit]
     return factors
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    """A parser's error, short and escaped: parsers quote the content they choked on."""
+    text = str(exc).strip()
+    return excerpt(text.splitlines()[0], 200) if text else type(exc).__name__
 
 
 def is_delivery(path: Path) -> bool:
-    """Every file a province put in the landing folder, except hidden and office lock files: a file of an
-    unsupported type is rejected on record rather than skipped unseen."""
-    return path.is_file() and not path.name.startswith((".", "~$"))
+    """Every entry a province put in the landing folder, except hidden and office lock files: a file of an
+    unsupported type, or a symbolic link, is rejected on record rather than skipped unseen."""
+    return (path.is_symlink() or path.is_file()) and not path.name.startswith((".", "~$"))
 
 
 __all__ = ["DeliveryRejected", "ParsedDelivery", "decode", "is_delivery", "read_delivery", "sha256_of"]

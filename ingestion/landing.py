@@ -13,8 +13,10 @@ that the next run simply lands again.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -31,6 +33,7 @@ import pyarrow.parquet as pq
 
 from ingestion.contracts import FAMILIES, QUARANTINE_SCHEMA, Family, landing_schema
 from ingestion.durable import temporary_beside, write_json_atomically
+from ingestion.escaping import excerpt, needs_escaping, printable
 from ingestion.file_drops import DeliveryRejected, is_delivery, read_delivery, sha256_of
 from ingestion.sql import ident, literal, literal_list
 from ingestion.typing import TypedBatch, type_batch
@@ -314,11 +317,33 @@ def _write_atomically(table: pa.Table, target: Path) -> None:
 
 
 def scan_landing(landing: Path, family: str) -> list[tuple[str, Path]]:
-    """Every delivery of a family in the landing folder, as (source, path), in a stable order."""
+    """Every delivery of a family in the landing folder, as (source, path), in a stable order. The source is the
+    path below the landing folder, printable (`printable`): it names the file in the ledger, messages and logs.
+    A symbolic link, to a file or a folder, is listed (to be refused on record) and never followed."""
     base = Path(landing) / family
-    if not base.exists():
+    if not base.is_dir():
         return []
-    return [(p.relative_to(landing).as_posix(), p) for p in sorted(base.rglob("*")) if is_delivery(p)]
+    found = []
+    for folder, dirs, files in os.walk(base):  # followlinks=False: a linked folder is not entered
+        here = Path(folder)
+        entries = [*files, *(d for d in dirs if (here / d).is_symlink())]
+        found += [here / name for name in entries if is_delivery(here / name)]
+    return [(printable(p.relative_to(landing).as_posix()), p) for p in sorted(found)]
+
+
+def _refusal(path: Path, landing: Path) -> str | None:
+    """Why a delivery is refused before it is opened: a link could point anywhere (a secrets file, a device), and a
+    name that is no UTF-8 or holds control characters cannot be shown or stored as it is."""
+    if path.is_symlink():
+        return "is a symbolic link; deliveries are regular files, and a link is never followed"
+    name = path.relative_to(landing).as_posix()
+    if any(0xDC80 <= ord(c) <= 0xDCFF for c in name):
+        return ("the file name is not valid UTF-8 (shown with its bytes escaped; GBK?): name files "
+                "{province}_{yyyymmdd}.csv or .xlsx in UTF-8")
+    if any(needs_escaping(c) for c in name):
+        return ("the file name holds control characters (shown escaped): name files {province}_{yyyymmdd}.csv "
+                "or .xlsx")
+    return None
 
 
 def pending_deliveries(landing: Path, store: RawStore, families: Iterable[str] = FAMILIES) -> list[tuple[str, int, int]]:
@@ -330,7 +355,7 @@ def pending_deliveries(landing: Path, store: RawStore, families: Iterable[str] =
     for family in families:
         last = store.last_attempts(family)
         for source, path in scan_landing(landing, family):
-            stat = path.stat()
+            stat = path.lstat()
             seen = last.get(source)
             if not seen or seen["size"] != stat.st_size or seen["mtime_ns"] != stat.st_mtime_ns:
                 pending.append((source, stat.st_size, stat.st_mtime_ns))
@@ -355,11 +380,13 @@ def land_file_drops(
     family_name: str,
     on_progress: Callable[[int, int, DeliveryOutcome | None], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    max_bytes: int | None = None,
 ) -> LandingSummary:
     """Land every new or changed file of one family. Unchanged files are skipped; a rejected file is recorded
-    and leaves what the same source landed before untouched."""
+    and leaves what the same source landed before untouched. A file over `max_bytes` (default
+    `file_drops.MAX_DELIVERY_BYTES`) is rejected unread."""
     try:
-        return _land_file_drops(landing, store, family_name, on_progress, batch_rows)
+        return _land_file_drops(landing, store, family_name, on_progress, batch_rows, max_bytes)
     except OSError as exc:
         if exc.errno not in DISK_FULL or isinstance(exc, RawDiskFull):
             raise
@@ -378,6 +405,7 @@ def _land_file_drops(
     family_name: str,
     on_progress: Callable[[int, int, DeliveryOutcome | None], None] | None,
     batch_rows: int,
+    max_bytes: int | None,
 ) -> LandingSummary:
     family = FAMILIES[family_name]
     store.recover_files(family_name)
@@ -397,27 +425,42 @@ def _land_file_drops(
             if on_progress:
                 on_progress(len(summary.landed) + len(summary.rejected), len(deliveries), outcome)
 
+    def reject(exc: DeliveryRejected, sha: str, stat: os.stat_result) -> None:
+        log.warning("rejected %s", exc)
+        outcome = DeliveryOutcome(
+            family=family_name, channel="files", source=exc.source, sha256=sha, size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns, status="rejected", encoding=None, rows_read=0, rows_landed=0,
+            rows_quarantined=0, message=str(exc), loaded_at=loaded_at.isoformat(),
+        )
+        store.record(outcome)
+        summary.rejected.append(outcome)
+
     for source, path in deliveries:
-        stat = path.stat()
+        stat = path.lstat()  # a link's own size and time: its target is never read
         previous = last.get(source)
         if previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns:
             summary.unchanged += 1
+            continue
+        refusal = _refusal(path, landing)
+        if refusal:
+            reject(DeliveryRejected(source, refusal), hashlib.sha256(b"").hexdigest(), stat)
             continue
         sha = sha256_of(path)
         if previous and previous["sha256"] == sha:
             summary.unchanged += 1
             continue
         try:
-            parsed = read_delivery(path, family, source)
+            parsed = read_delivery(path, family, source, max_bytes)
         except DeliveryRejected as exc:
-            log.warning("rejected %s", exc)
-            outcome = DeliveryOutcome(
-                family=family_name, channel="files", source=source, sha256=sha, size=stat.st_size,
-                mtime_ns=stat.st_mtime_ns, status="rejected", encoding=None, rows_read=0, rows_landed=0,
-                rows_quarantined=0, message=str(exc), loaded_at=loaded_at.isoformat(),
-            )
-            store.record(outcome)
-            summary.rejected.append(outcome)
+            reject(exc, sha, stat)
+            continue
+        except (OSError, ValueError, csv.Error, pa.ArrowException) as exc:
+            if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+                raise
+            # Hostile input is normal input: a file a parser chokes on in a way not foreseen is refused on record
+            # (its problem short and escaped), and the family's other files land.
+            reject(DeliveryRejected(source, f"cannot be read ({type(exc).__name__}: {excerpt(str(exc), 200)})"),
+                   sha, stat)
             continue
         key = tuple(sorted(parsed.unit_factors.items()))
         batch = pending.setdefault(key, _Pending([], []))

@@ -16,7 +16,17 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingestion.contracts import FOREIGN_REGION, QUARANTINE_SCHEMA, Family, Field, Kind, landing_schema
+from ingestion.contracts import (
+    EARLIEST_DATE,
+    FOREIGN_REGION,
+    LATEST_DATE,
+    QUARANTINE_SCHEMA,
+    Family,
+    Field,
+    Kind,
+    landing_schema,
+)
+from ingestion.escaping import EXCERPT_CHARS, printable
 from ingestion.reference import rows
 from ingestion.sql import ident, literal
 from ingestion.uscc import CHARSET, LENGTH
@@ -25,9 +35,16 @@ MISSING_MARKERS = ("", "—", "——", "-", "－", "/", "无")
 TRUE_WORDS = ("是", "Y", "y", "true", "TRUE", "True", "1")
 FALSE_WORDS = ("否", "N", "n", "false", "FALSE", "False", "0")
 DATE_FORMATS = ("%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
+# A time without an offset was written in China, and `CST` there is China Standard Time, not US Central.
+CHINA_TIME_ZONE = "Asia/Shanghai"
+CHINA_OFFSET = "+08:00"
+# What a spreadsheet shows in a cell whose formula failed: no value of any type, text included.
+SPREADSHEET_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!",
+                      "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 # Text no filing field can hold: C0 control characters other than tab and line breaks (NUL breaks PostgreSQL's
-# COPY; escape sequences break terminals and reports), and more characters than any name or code has.
-CONTROL_CHARACTERS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
+# COPY; escape sequences break terminals and reports), DEL and the C1 controls U+0080–U+009F (a terminal reads
+# U+009B as ESC [), and more characters than any name or code has.
+CONTROL_CHARACTERS = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]"
 MAX_TEXT_LENGTH = 1000
 # A record may say it was submitted up to this long after it was received: clocks and time zones differ.
 SUBMISSION_GRACE = dt.timedelta(days=1)
@@ -73,13 +90,15 @@ def _typed(fld: Field, factor: float) -> str:
     clean = _clean(fld.key)
     number = clean  # thousands separators are gone already
     if fld.kind is Kind.TEXT:
-        return clean
+        return f"CASE WHEN {clean} NOT IN ({_in(SPREADSHEET_ERRORS)}) THEN {clean} END"
     if fld.kind is Kind.INT:
-        # DuckDB rounds '12.5' to 13 when casting to BIGINT; only whole numbers (120 or 120.0) are counts.
-        whole = f"CASE WHEN NOT contains({number}, '.') THEN {number} WHEN regexp_full_match({number}, '[+-]?[0-9]+[.]0*') THEN split_part({number}, '.', 1) END"
+        # Only whole numbers in decimal digits (120 or 120.0) are counts: DuckDB's cast would round '12.5' to 13
+        # and read '0x10', '1_2_0' and '1e3' as 16, 120 and 1000.
+        whole = f"CASE WHEN regexp_full_match({number}, '[+-]?[0-9]+([.]0*)?') THEN split_part({number}, '.', 1) END"
         return f"TRY_CAST({whole} AS BIGINT)"
     if fld.kind is Kind.DECIMAL:
-        value = f"TRY_CAST({number} AS DECIMAL(18, 4))"
+        # DuckDB's cast reads '1_000' as 1000: digit separators are no amount's spelling.
+        value = f"TRY_CAST(CASE WHEN NOT contains({number}, '_') THEN {number} END AS DECIMAL(18, 4))"
         if factor != 1:
             # Multiplied at 38 digits: DECIMAL(18, 4) × DECIMAL(18, 4) has 8 decimals and overflows (an error, not a
             # NULL) from about 10^10, which a high-tech zone's revenue in 万元 reaches. A result beyond DECIMAL(18, 4)
@@ -92,7 +111,11 @@ def _typed(fld: Field, factor: float) -> str:
     if fld.kind is Kind.BOOL:
         return f"(CASE WHEN {clean} IN ({_in(TRUE_WORDS)}) THEN true WHEN {clean} IN ({_in(FALSE_WORDS)}) THEN false END)"
     if fld.kind is Kind.TIMESTAMP:
-        return f"TRY_CAST({clean} AS TIMESTAMPTZ)"
+        # An explicit offset (or Z, UTC) is kept; `CST` is read as +08:00; a time without one is China time.
+        written = f"regexp_replace({clean}, '\\s*CST$', {literal(CHINA_OFFSET)})"
+        zoned = f"regexp_matches({written}, '[0-9]:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]+)?)?\\s*([zZ]|[+-][0-9]{{2}}(:?[0-9]{{2}})?|UTC|GMT)$')"
+        return (f"CASE WHEN {zoned} THEN TRY_CAST({written} AS TIMESTAMPTZ) "
+                f"ELSE timezone({literal(CHINA_TIME_ZONE)}, TRY_CAST({written} AS TIMESTAMP)) END")
     raise AssertionError(fld.kind)
 
 
@@ -111,9 +134,11 @@ def _problem(rule: str, condition: str, reason: str) -> _Problem:
 
 
 def _value_reason(fld: Field, what: str) -> str:
-    """`<header> '<value as delivered>' <what>` as a SQL text expression."""
+    """`<header> '<start of the value as delivered>' <what>` as a SQL text expression. Only an excerpt: a message
+    never carries a file's content (escaped once the reasons are built, see `type_batch`)."""
     clean = _clean(fld.key)
-    return f"{literal(fld.header + ' ')} || {literal(chr(39))} || {clean} || {literal(chr(39) + ' ' + what)}"
+    shown = f"left({clean}, {EXCERPT_CHARS}) || CASE WHEN length({clean}) > {EXCERPT_CHARS} THEN '…' ELSE '' END"
+    return f"{literal(fld.header + ' ')} || {literal(chr(39))} || {shown} || {literal(chr(39) + ' ' + what)}"
 
 
 def _field_problems(fld: Field) -> list[_Problem]:
@@ -128,9 +153,15 @@ def _field_problems(fld: Field) -> list[_Problem]:
         problems.append(_problem(f"range:{key}", f"{typed} < {fld.minimum!r}", _value_reason(fld, f"is below {fld.minimum:g}")))
     if fld.maximum is not None:
         problems.append(_problem(f"range:{key}", f"{typed} > {fld.maximum!r}", _value_reason(fld, f"is above {fld.maximum:g}")))
+    if fld.kind in (Kind.DATE, Kind.TIMESTAMP):
+        cast = "DATE" if fld.kind is Kind.DATE else "TIMESTAMPTZ"
+        low, high = (f"CAST({literal(d.isoformat())} AS {cast})" for d in (EARLIEST_DATE, LATEST_DATE))
+        problems.append(_problem(f"range:{key}", f"NOT isfinite({typed}) OR {typed} < {low} OR {typed} > {high}",
+                                 _value_reason(fld, f"is outside {EARLIEST_DATE} to {LATEST_DATE}")))
     if fld.kind is Kind.TEXT:
         problems.append(_problem(f"text:{key}", ident(f"x_{key}"),
-                                 literal(f"{fld.header} holds control characters (U+0000–U+001F other than tab and line breaks)")))
+                                 literal(f"{fld.header} holds control characters (U+0000–U+001F other than tab and line breaks, "
+                                         "U+007F–U+009F)")))
         problems.append(_problem(f"text:{key}", f"{ident(f'n_{key}')} > {MAX_TEXT_LENGTH}",
                                  f"{literal(fld.header + ' is ')} || CAST({ident(f'n_{key}')} AS VARCHAR) || "
                                  f"{literal(f' characters long, more than {MAX_TEXT_LENGTH}')}"))
@@ -246,6 +277,11 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
         ).to_arrow_table()
     finally:
         con.close()
+    if quarantined.num_rows:
+        # Reasons quote excerpts of delivered cells: escaped here, so no line break or escape sequence reaches a
+        # report, a log or the ledger.
+        reasons = pa.array([printable(r) for r in quarantined.column("reason").to_pylist()], pa.string())
+        quarantined = quarantined.set_column(quarantined.schema.get_field_index("reason"), "reason", reasons)
     return TypedBatch(
         landed=landed.cast(landing_schema(family)),
         quarantined=quarantined.cast(QUARANTINE_SCHEMA),
