@@ -36,8 +36,9 @@ class Kind(str, Enum):
 
 
 # The dates and times a filing can carry. Anything outside is a typo or a sentinel (`infinity`, `5877642-06-25`) that
-# PostgreSQL, Arrow or a BI tool cannot hold or would show as a real date.
-EARLIEST_DATE = dt.date(1900, 1, 1)
+# PostgreSQL, Arrow or a BI tool cannot hold or would show as a real date. The lower bound leaves room for the
+# founding dates old brands (老字号) give as 成立日期, some from the 17th century: such a report is kept, not lost.
+EARLIEST_DATE = dt.date(1600, 1, 1)
 LATEST_DATE = dt.date(2100, 12, 31)
 
 FOREIGN_REGION = "900000"  # 境外 parties of a contract carry this instead of a division (filing-formats.md)
