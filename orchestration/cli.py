@@ -1,7 +1,7 @@
 """`ndc`: the operator's command line.
 
     ndc generate [--scale sample] [--years 2021-2023] [--seed N] [--out DIR]
-    ndc run [--full-refresh] [--years 2022-2023]
+    ndc run [--full-refresh] [--years 2022-2023] [--allow-shrink]
     ndc bench [--scale sample] [--years 1] [--seed N] [--json FILE]
     ndc docs [--serve]
 
@@ -150,13 +150,19 @@ def serve_api(data: Path, host: str, port: int, token: str, faults: str | None, 
         raise click.ClickException(str(exc)) from None
 
 
-def run_config(full_refresh: bool = False) -> dict:
-    """The run configuration of the full-refresh job: console logging, and dbt's --full-refresh when asked."""
+def run_config(full_refresh: bool = False, allow_shrink: bool = False) -> dict:
+    """The run configuration of the full-refresh job: console logging, dbt's --full-refresh when asked, and
+    publications allowed to shrink served tables when asked."""
     config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     if full_refresh:
         from orchestration.defs.dbt import DBT_ASSETS_NAME
 
-        config["ops"] = {DBT_ASSETS_NAME: {"config": {"full_refresh": True}}}
+        config.setdefault("ops", {})[DBT_ASSETS_NAME] = {"config": {"full_refresh": True}}
+    if allow_shrink:
+        from orchestration.defs.publish import SERVING_DUCKDB, SERVING_POSTGRES
+
+        for key in (SERVING_DUCKDB, SERVING_POSTGRES):
+            config.setdefault("ops", {})[key.to_python_identifier()] = {"config": {"allow_shrink": True}}
     return config
 
 
@@ -172,7 +178,13 @@ def run_config(full_refresh: bool = False) -> dict:
     help="Backfill these reporting years only, e.g. 2022 or 2022-2023: one run; the incremental facts take only "
     "these years' filings (every pending delivery still lands). Default: every year.",
 )
-def run(full_refresh: bool, years: str | None) -> None:
+@click.option(
+    "--allow-shrink",
+    is_flag=True,
+    help="Publish even if a served table would be emptied or lose more than half of its rows (a deliberate "
+    "reset); without it such a publication is blocked and both serving copies stay as they were.",
+)
+def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
     from orchestration.partitions import all_years_tags, parse_year_range, range_tags
 
     if years and full_refresh:
@@ -209,7 +221,7 @@ def run(full_refresh: bool, years: str | None) -> None:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config=run_config(full_refresh),
+            run_config=run_config(full_refresh, allow_shrink),
             tags={**tags, "ndc/trigger": "cli"},
         )
         steps = [(s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))

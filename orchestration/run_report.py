@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.defs.publish import BLOCKED_SHRINK
 from orchestration.settings import Settings
 
 PUBLISHED = dg.AssetKey(["published", "serving_duckdb"])
@@ -56,6 +57,9 @@ class RunReport:
     postgres: dict[str, Any] | None = None  # the PostgreSQL publication's metadata, when it ran
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     errors: list[str] = field(default_factory=list)  # steps that failed for another reason
+    # Publications refused because they would shrink a table: also in `errors`, so that the run fails whatever else
+    # was published, but rendered on their own.
+    blocked: list[str] = field(default_factory=list)
     rejected: list[dict[str, str]] = field(default_factory=list)
     landed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -72,6 +76,11 @@ class RunReport:
             error = event.step_failure_data.error
             if error is None or error.cls_name == "DagsterAssetCheckFailedError":
                 continue  # already reported through its check evaluations
+            user = event.step_failure_data.user_failure_data
+            if user and BLOCKED_SHRINK in (user.metadata or {}):
+                report.blocked.append(f"step {event.step_key}: {user.description or error.message.strip()}")
+                report.errors.append(report.blocked[-1])
+                continue
             cause = error.cause.message.strip() if error.cause else ""
             report.errors.append(f"step {event.step_key}: {error.message.strip()}" + (f"\n    {cause}" if cause else ""))
         for key, event in materialized.items():
@@ -116,9 +125,11 @@ class RunReport:
             if self.failed_checks:
                 lines.append("failing checks:")
                 lines += [f"  - {c}" for c in self.failed_checks]
-        if self.errors:
+        lines += [f"BLOCKED {b}" for b in self.blocked]
+        failed = [e for e in self.errors if e not in self.blocked]
+        if failed:
             lines.append("failed steps:")
-            lines += [f"  - {e}" for e in self.errors]
+            lines += [f"  - {e}" for e in failed]
         if self.warnings:
             lines.append("warnings (reported, not blocking):")
             lines += [f"  - {w}" for w in self.warnings]

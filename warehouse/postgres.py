@@ -1,16 +1,25 @@
 """Publication to PostgreSQL: the `analytics` schema of the serving file, replaced whole in a database BI reads.
 
-1. Load: every table is created in a staging schema (`analytics__new`) and filled with COPY, streamed from DuckDB
+1. Guard: a publication that would empty a published table or shrink it beyond MAX_SHRINK_FRACTION is refused
+   before anything is loaded (warehouse/publish.py), unless allowed.
+2. Load: every table is created in a staging schema (`analytics__new`) and filled with COPY, streamed from DuckDB
    as CSV through Arrow batches (no temporary files, no row-by-row Python). Comments and statistics are added, and
    the load commits. Nobody but the publisher can see the staging schema.
-2. Swap: one short transaction locks the published tables, drops the old schema, renames the staging schema into
-   its place and grants the reader role. A reader's statement therefore sees the whole old or the whole new
-   schema. Its locks are taken with a short `lock_timeout`, and the swap is retried, so a long reader delays a
-   publication a little but is never aborted by it (the publisher gives way before a deadlock can be declared).
+3. Swap: one short transaction replaces the tables inside `analytics` (the schema itself, its grants and default
+   privileges stay): it records the views other teams built on them, their owners, grants and comments, and the
+   grants other roles hold on the tables, drops those views and the old tables, moves the new tables in, and
+   recreates and re-grants everything. A view the new tables cannot carry (a column it uses is gone) refuses the
+   publication by name. A reader's statement sees the whole old or the whole new schema. Locks are taken with a
+   short `lock_timeout` and the swap retried for at most `lock_wait_s`, so a reader delays a publication but is
+   never aborted by it; a reader that holds on longer is named (pid, user, application, state, since when).
+   Whatever fails, the staging schema is dropped and the old tables keep serving.
 
 Readers connect as the role `bi_reader` (created if missing, LOGIN, no password: on a server with password
-authentication an administrator sets one). It may use the `analytics` schema and select from its tables, and is
-granted nothing else. Personal columns are never created in PostgreSQL, whatever the serving file holds.
+authentication an administrator sets one). It may connect to the published database, use the `analytics` schema
+and select from its tables, and is granted nothing else: each publication takes away the CONNECT it would have on
+the server's other databases through PUBLIC (the roles that had it keep it, granted by name), and its temporary
+files are bounded by READER_TEMP_FILE_LIMIT. Personal columns are never created in PostgreSQL, whatever the serving
+file holds. The DSN's password never appears in an error this module raises.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import duckdb
 import psycopg
@@ -29,13 +39,15 @@ from psycopg import sql
 
 from ingestion.sql import ident, literal
 from warehouse.memory import DEFAULT_MEMORY_LIMIT, duckdb_config
-from warehouse.publish import PERSONAL_COLUMNS, PublishedTable
+from warehouse.publish import PERSONAL_COLUMNS, PublicationShrinks, PublishedTable, shrinks
 
 SCHEMA = "analytics"
 READER_ROLE = "bi_reader"
 COPY_BATCH_ROWS = 100_000
 LOCK_TIMEOUT = "200ms"  # well under deadlock_timeout (1 s by default): the publisher always gives way first
-SWAP_DEADLINE_S = 60.0
+LOCK_WAIT_S = 60.0  # how long the swap keeps retrying behind readers before it names them and gives up
+# A BI query that sorts or hashes more than this on disk fails instead of filling the server's disk.
+READER_TEMP_FILE_LIMIT = "2GB"
 
 # DuckDB column types and their PostgreSQL equivalents; DECIMAL(p,s) keeps its precision and scale.
 PG_TYPES = {
@@ -50,6 +62,18 @@ _ROLE = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 class UnsupportedColumnType(ValueError):
+    pass
+
+
+class PublicationError(RuntimeError):
+    """A PostgreSQL publication failed; the old tables keep serving. Its text never holds the DSN's password."""
+
+
+class PublicationLocked(PublicationError):
+    pass
+
+
+class ViewsWouldBreak(PublicationError):
     pass
 
 
@@ -77,8 +101,39 @@ def pg_type(duckdb_type: str, where: str = "") -> str:
 
 
 def describe_target(dsn: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "the PostgreSQL server of NDC_PUBLISH_POSTGRES_DSN (which libpq cannot parse)"
     return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname') or info.get('user') or ''}"
+
+
+_URI_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^:@/?#]*:(?P<pw>.*)@", re.S)
+_KEYWORD_PASSWORD = re.compile(r"(?:^|[\s?&])password\s*=\s*(?P<pw>'(?:[^'\\]|\\.)*'?|[^\s&]+)")
+
+
+def _passwords(dsn: str) -> set[str]:
+    """Every spelling of the DSN's password an error could quote: as parsed, as written, percent-encoded or not.
+    Read with regular expressions too, because the DSNs libpq cannot parse are the ones it quotes."""
+    found = set()
+    try:
+        found.add(psycopg.conninfo.conninfo_to_dict(dsn).get("password") or "")
+    except psycopg.Error:
+        pass
+    for pattern in (_URI_PASSWORD, _KEYWORD_PASSWORD):
+        for match in pattern.finditer(dsn):
+            found.add(match.group("pw").strip("'"))
+    spellings = set()
+    for password in filter(None, found):
+        spellings |= {password, unquote(password), quote(password, safe="")}
+    return {p for p in spellings if p}
+
+
+def redact(text: str, dsn: str) -> str:
+    """`text` with the DSN's password replaced by `***`; the longest spellings go first."""
+    for password in sorted(_passwords(dsn), key=len, reverse=True):
+        text = text.replace(password, "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -148,26 +203,187 @@ def ensure_reader_role(pg: psycopg.Connection, role: str = READER_ROLE) -> None:
             f"DO $$ BEGIN CREATE ROLE {role} LOGIN; "
             "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         )
+    wanted = f"temp_file_limit={READER_TEMP_FILE_LIMIT}"
+    current = pg.execute("SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = 0 AND setrole = "
+                         "(SELECT oid FROM pg_roles WHERE rolname = %s)", [role]).fetchone()
+    if not current or wanted not in (current[0] or []):  # set once: a publisher that is no superuser need not
+        pg.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(
+            sql.Identifier(role), sql.Literal(READER_TEMP_FILE_LIMIT)))
 
 
-def _swap(pg: psycopg.Connection, schema: str, staging: str, role: str) -> None:
-    deadline = time.monotonic() + SWAP_DEADLINE_S
+def confine_reader(pg: psycopg.Connection, role: str = READER_ROLE) -> list[str]:
+    """Take away the CONNECT `role` has on the server's other databases through PUBLIC. PostgreSQL cannot deny one
+    role what PUBLIC holds, so PUBLIC loses it there and every other login role that had it is granted it by name.
+    A database granting `role` CONNECT itself is left alone. Returns the databases `role` can still connect to
+    (those the publisher may not change)."""
+    query = (
+        "SELECT d.datname FROM pg_database d WHERE d.datallowconn AND NOT d.datistemplate "
+        "AND d.datname <> current_database() AND has_database_privilege(%s, d.oid, 'CONNECT') "
+        "AND NOT EXISTS (SELECT FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a "
+        "WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) AND a.privilege_type = 'CONNECT') "
+        "ORDER BY 1")
+    for (database,) in pg.execute(query, [role, role]).fetchall():
+        others = [r for (r,) in pg.execute(
+            "SELECT rolname FROM pg_roles WHERE rolcanlogin AND NOT rolsuper AND rolname <> %s "
+            "AND has_database_privilege(oid, (SELECT oid FROM pg_database WHERE datname = %s), 'CONNECT')",
+            [role, database])]
+        with pg.transaction():
+            target = sql.Identifier(database)
+            if others:
+                pg.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    target, sql.SQL(", ").join(map(sql.Identifier, others))))
+            pg.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(target))
+    return [d for (d,) in pg.execute(query, [role, role]).fetchall()]
+
+
+def _swap(pg: psycopg.Connection, schema: str, staging: str, role: str, lock_timeout: str,
+          lock_wait_s: float) -> None:
+    deadline = time.monotonic() + lock_wait_s
     while True:
         try:
             with pg.transaction(), pg.cursor() as cur:
-                cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
-                cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema])
-                old = [sql.Identifier(schema, name) for (name,) in cur.fetchall()]
-                if old:
-                    cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.SQL(", ").join(old)))
-                cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-                cur.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(staging), sql.Identifier(schema)))
+                cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+                # Recorded view definitions then name every schema, and recreate the same views.
+                cur.execute("SET LOCAL search_path = pg_catalog")
+                cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+                if cur.fetchone():
+                    _replace_tables(pg, cur, schema, staging)
+                else:
+                    cur.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                        sql.Identifier(staging), sql.Identifier(schema)))
                 _grant(cur, schema, role, pg.info.dbname)
             return
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             if time.monotonic() > deadline:
-                raise
+                raise PublicationLocked(_locked_message(pg, schema, lock_wait_s)) from None
             time.sleep(random.uniform(0.01, 0.1))  # let the readers holding the tables finish
+
+
+@dataclass(frozen=True)
+class _View:
+    schema: str
+    name: str
+    materialized: bool
+    definition: str
+    owner: str  # quoted, as regrole prints it
+    options: list[str] | None
+    comment: str | None
+    indexes: list[str]
+
+    @property
+    def ident(self) -> sql.Composable:
+        return sql.Identifier(self.schema, self.name)
+
+    @property
+    def kind(self) -> sql.SQL:
+        return sql.SQL("MATERIALIZED VIEW" if self.materialized else "VIEW")
+
+
+# Views (at any depth) over the tables of a schema, those over others first: the order to recreate them in.
+_DEPENDENT_VIEWS = """
+WITH RECURSIVE dependents(oid, depth) AS (
+    SELECT r.ev_class, 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class t ON t.oid = d.refobjid
+    WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND r.ev_class <> t.oid
+      AND t.relkind IN ('r', 'p') AND t.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %s)
+    UNION ALL
+    SELECT r.ev_class, v.depth + 1 FROM dependents v JOIN pg_depend d ON d.refobjid = v.oid
+    JOIN pg_rewrite r ON r.oid = d.objid
+    WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass AND r.ev_class <> v.oid
+)
+SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid), c.relowner::regrole::text, c.reloptions,
+       obj_description(c.oid, 'pg_class'),
+       ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid ORDER BY i.indexrelid)
+FROM dependents v JOIN pg_class c ON c.oid = v.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+GROUP BY c.oid, n.nspname, c.relname ORDER BY max(v.depth), n.nspname, c.relname
+"""
+
+# Privileges on the schema's tables and on the views over them, other than their owners' own: to grant again.
+_GRANTS = """
+SELECT n.nspname, c.relname, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+       a.privilege_type, a.is_grantable
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+WHERE a.grantee <> c.relowner AND (n.nspname, c.relname) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+"""
+
+
+def _replace_tables(pg: psycopg.Connection, cur: psycopg.Cursor, schema: str, staging: str) -> None:
+    """Replace the tables of `schema` with those of `staging` inside the schema, keeping what others built on it."""
+    cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [schema])
+    old = [name for (name,) in cur.fetchall()]
+    cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY tablename", [staging])
+    new = [name for (name,) in cur.fetchall()]
+    if old:
+        cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+            sql.SQL(", ").join(sql.Identifier(schema, t) for t in old)))
+    views = [_View(*row) for row in cur.execute(_DEPENDENT_VIEWS, [schema]).fetchall()]
+    relations = [(schema, t) for t in old] + [(v.schema, v.name) for v in views]
+    grants = cur.execute(_GRANTS, [[r[0] for r in relations], [r[1] for r in relations]]).fetchall()
+    cur.execute("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s", [staging])
+    schema_comment = cur.fetchone()[0]
+
+    for view in reversed(views):
+        cur.execute(sql.SQL("DROP {} {}").format(view.kind, view.ident))
+    for table in old:
+        # No CASCADE: an object recorded nowhere here (a foreign key, a function) fails the swap instead of vanishing.
+        cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, table)))
+    for table in new:
+        cur.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(sql.Identifier(staging, table), sql.Identifier(schema)))
+    cur.execute(sql.SQL("DROP SCHEMA {}").format(sql.Identifier(staging)))
+    cur.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(schema), sql.Literal(schema_comment)))
+
+    broken = []
+    for view in views:
+        try:
+            with pg.transaction():  # a savepoint: every view that cannot be recreated is named, not only the first
+                _recreate(cur, view)
+        except psycopg.errors.DatabaseError as exc:
+            broken.append(f"{view.schema}.{view.name} ({exc.diag.message_primary or exc})")
+    if broken:
+        raise ViewsWouldBreak(
+            f"publication of {schema} refused: it would break {len(broken)} view(s) built on it: {'; '.join(broken)}. "
+            f"The old tables keep serving. Change or drop the view(s), or keep the column(s) in the published model."
+        )
+    present = {(schema, t) for t in new} | {(v.schema, v.name) for v in views}
+    for rel_schema, name, grantee, privilege, grantable in grants:
+        if (rel_schema, name) in present:  # a table no longer published takes its grants with it
+            cur.execute(sql.SQL("GRANT {} ON TABLE {} TO {}{}").format(
+                sql.SQL(privilege), sql.Identifier(rel_schema, name), sql.SQL(grantee),
+                sql.SQL(" WITH GRANT OPTION" if grantable else "")))
+
+
+def _recreate(cur: psycopg.Cursor, view: _View) -> None:
+    options = sql.SQL(" WITH ({})").format(sql.SQL(", ").join(map(sql.SQL, view.options))) \
+        if view.options and not view.materialized else sql.SQL("")
+    cur.execute(sql.SQL("CREATE {} {}{} AS {}").format(view.kind, view.ident, options,
+                                                       sql.SQL(view.definition.rstrip().rstrip(";"))))
+    cur.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(view.ident, sql.SQL(view.owner)))
+    if view.comment is not None:
+        cur.execute(sql.SQL("COMMENT ON {} {} IS {}").format(view.kind, view.ident, sql.Literal(view.comment)))
+    for index in view.indexes:
+        cur.execute(sql.SQL(index))
+
+
+def _locked_message(pg: psycopg.Connection, schema: str, waited_s: float) -> str:
+    """Who holds the locks the swap waited for: the sessions holding locks on the schema's tables."""
+    holders = pg.execute(
+        "SELECT DISTINCT a.pid, a.usename, a.application_name, a.state, "
+        "coalesce(a.xact_start, a.query_start, a.backend_start), a.client_addr "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s) ORDER BY 5, 1", [schema]).fetchall()
+    sessions = "; ".join(
+        f"pid {pid} (user {user}, application {app or '-'!r}, {state}, since {since:%Y-%m-%d %H:%M:%S %Z}"
+        + (f", from {addr}" if addr else "") + ")"
+        for pid, user, app, state, since, addr in holders) or "no session holds them any more"
+    first = holders[0][0] if holders else None
+    return (
+        f"publication of {schema} gave up after {waited_s:g} s waiting for locks on its tables, held by: {sessions}. "
+        "The previous tables keep serving, and no staging schema was left. Ask the reader to end its transaction"
+        + (f", or end it (SELECT pg_terminate_backend({first})), " if first else ", ")
+        + "then run again."
+    )
 
 
 def _grant(cur: psycopg.Cursor, schema: str, role: str, dbname: str) -> None:
@@ -180,9 +396,26 @@ def _grant(cur: psycopg.Cursor, schema: str, role: str, dbname: str) -> None:
 
 def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str = READER_ROLE,
                      on_table: Callable[[int, int, PublishedTable], None] | None = None,
-                     memory_limit: str = DEFAULT_MEMORY_LIMIT) -> PostgresPublishResult:
-    """Replace `schema` in the PostgreSQL database at `dsn` with the same schema of the serving file.
-    `on_table(done, total, table)` reports progress after each table is loaded; DuckDB spills beyond `memory_limit`."""
+                     memory_limit: str = DEFAULT_MEMORY_LIMIT, allow_shrink: bool = False,
+                     lock_timeout: str = LOCK_TIMEOUT, lock_wait_s: float = LOCK_WAIT_S) -> PostgresPublishResult:
+    """Replace the tables of `schema` in the PostgreSQL database at `dsn` with those of the same schema of the
+    serving file. `on_table(done, total, table)` reports progress after each table is loaded; DuckDB spills beyond
+    `memory_limit`. Raises PublicationShrinks when it would shrink a served table (unless `allow_shrink`),
+    ViewsWouldBreak, PublicationLocked after `lock_wait_s` behind readers; nothing is swapped then."""
+    try:
+        return _publish(serving_db, dsn, schema, role, on_table, memory_limit, allow_shrink, lock_timeout, lock_wait_s)
+    except Exception as exc:
+        text = str(exc)
+        clean = redact(text, dsn)
+        if clean == text:
+            raise
+        # Not chained: the original exception's text holds the password.
+        raise PublicationError(f"publication to {describe_target(dsn)} failed: {clean}") from None
+
+
+def _publish(serving_db: Path, dsn: str, schema: str, role: str,
+             on_table: Callable[[int, int, PublishedTable], None] | None, memory_limit: str, allow_shrink: bool,
+             lock_timeout: str, lock_wait_s: float) -> PostgresPublishResult:
     staging = f"{schema}__new"
     con = duckdb.connect(config=duckdb_config(memory_limit))
     try:
@@ -190,21 +423,54 @@ def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str
         tables = _tables(con, schema)
         with psycopg.connect(dsn, autocommit=True) as pg:
             ensure_reader_role(pg, role)
-            published: list[PublishedTable] = []
-            with pg.transaction():
-                pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(staging)))
-                pg.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(staging)))
-                schema_comment = con.execute(
-                    "SELECT comment FROM duckdb_schemas() WHERE database_name = 'serving' AND schema_name = ?",
-                    [schema]).fetchone()
-                if schema_comment and schema_comment[0]:
-                    pg.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
-                        sql.Identifier(staging), sql.Literal(schema_comment[0])))
-                for table in tables:
-                    published.append(PublishedTable(schema, table.name, _load(con, pg, table, schema, staging)))
-                    if on_table:
-                        on_table(len(published), len(tables), published[-1])
-            _swap(pg, schema, staging, role)
+            if not allow_shrink:
+                serving_rows = {f"{schema}.{t.name}": con.execute(
+                    f"SELECT count(*) FROM serving.{ident(schema)}.{ident(t.name)}").fetchone()[0] for t in tables}
+                found = shrinks(_published_rows(pg, schema), serving_rows)
+                if found:
+                    raise PublicationShrinks(f"PostgreSQL {describe_target(dsn)}", found)
+            try:
+                published = _load_all(con, pg, tables, schema, staging, on_table)
+                _swap(pg, schema, staging, role, lock_timeout, lock_wait_s)
+            except BaseException:
+                _drop_staging(pg, staging)
+                raise
+            confine_reader(pg, role)
     finally:
         con.close()
     return PostgresPublishResult(describe_target(dsn), schema, published)
+
+
+def _published_rows(pg: psycopg.Connection, schema: str) -> dict[str, int]:
+    """Rows of each table PostgreSQL serves now in `schema`; empty before the first publication."""
+    names = [n for (n,) in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])]
+    return {f"{schema}.{n}": pg.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, n))
+                                        ).fetchone()[0] for n in names}
+
+
+def _load_all(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, tables: list[_Table], schema: str,
+              staging: str, on_table: Callable[[int, int, PublishedTable], None] | None) -> list[PublishedTable]:
+    published: list[PublishedTable] = []
+    with pg.transaction():
+        pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(staging)))
+        pg.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(staging)))
+        schema_comment = con.execute(
+            "SELECT comment FROM duckdb_schemas() WHERE database_name = 'serving' AND schema_name = ?",
+            [schema]).fetchone()
+        if schema_comment and schema_comment[0]:
+            pg.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                sql.Identifier(staging), sql.Literal(schema_comment[0])))
+        for table in tables:
+            published.append(PublishedTable(schema, table.name, _load(con, pg, table, schema, staging)))
+            if on_table:
+                on_table(len(published), len(tables), published[-1])
+    return published
+
+
+def _drop_staging(pg: psycopg.Connection, staging: str) -> None:
+    """Leave no staging schema behind a failed publication (unless the connection itself is gone)."""
+    try:
+        if pg.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(staging)))
+    except psycopg.Error:
+        pass

@@ -3,6 +3,10 @@
 BI never opens the build file (a reader's lock would block the next `dbt build`). The serving file is written
 whole under a temporary name and renamed over the old one, so a reader sees either the old or the new version,
 never a mix, and a failed publication leaves the old one untouched.
+
+A publication that would empty a published table, or take away more than MAX_SHRINK_FRACTION of its rows, is
+refused unless the operator allows it (`ndc run --allow-shrink`): an empty or wrong NDC_HOME builds an empty
+warehouse that passes every gate, and must not replace the one BI reads.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ PUBLISHED_SCHEMAS = ("analytics", "ops")
 SERVING_STORAGE_VERSION = "v1.0.0"
 # Personal data from any filing contract; never published, whatever a model selects.
 PERSONAL_COLUMNS = frozenset(f.key for family in FAMILIES.values() for f in family.fields if f.personal)
+# The share of a published table's rows a publication may take away without `--allow-shrink`. Corrections and
+# deduplication remove a few rows; losing more than half means the run read the wrong (or no) deliveries.
+MAX_SHRINK_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,13 +49,62 @@ class PublishResult:
         return sum(t.rows for t in self.tables)
 
 
+@dataclass(frozen=True)
+class Shrink:
+    table: str  # schema.name
+    before: int
+    after: int  # 0 when the table is no longer published
+
+    def __str__(self) -> str:
+        return f"{self.table} from {self.before:,} to {self.after:,} rows (-{1 - self.after / self.before:.0%})"
+
+
+class PublicationShrinks(RuntimeError):
+    """A publication refused because it would empty or shrink published tables; nothing was swapped."""
+
+    def __init__(self, target: str, shrinks: list[Shrink]):
+        self.target, self.shrinks = target, shrinks
+        super().__init__(
+            f"publication to {target} blocked: it would shrink {len(shrinks)} published table(s): "
+            + "; ".join(map(str, shrinks))
+            + f". A publication may take away at most {MAX_SHRINK_FRACTION:.0%} of a table's rows. The copy BI reads "
+            "is unchanged. Check that NDC_HOME holds this warehouse's deliveries; if the shrink is intended, run "
+            "`ndc run --allow-shrink`."
+        )
+
+
+def shrinks(before: dict[str, int], after: dict[str, int]) -> list[Shrink]:
+    """The tables (`schema.name` to rows) that `after` empties, drops or cuts by more than MAX_SHRINK_FRACTION.
+    Nothing published before (a first publication) shrinks nothing."""
+    found = []
+    for table, rows in sorted(before.items()):
+        new = after.get(table, 0)
+        if rows > 0 and (new == 0 or new < rows * (1 - MAX_SHRINK_FRACTION)):
+            found.append(Shrink(table, rows, new))
+    return found
+
+
+def _serving_counts(serving_db: Path, schemas: tuple[str, ...]) -> dict[str, int]:
+    """Rows of each table the serving file serves now; empty when there is no serving file yet."""
+    if not serving_db.exists():
+        return {}
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        tables = con.execute(
+            f"SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ({', '.join('?' for _ in schemas)})",
+            list(schemas)).fetchall()
+        return {f"{s}.{t}": con.execute(f"SELECT count(*) FROM {ident(s)}.{ident(t)}").fetchone()[0] for s, t in tables}
+    finally:
+        con.close()
 
 
 def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
                    on_table: Callable[[int, int, PublishedTable], None] | None = None,
-                   memory_limit: str = DEFAULT_MEMORY_LIMIT) -> PublishResult:
+                   memory_limit: str = DEFAULT_MEMORY_LIMIT, allow_shrink: bool = False) -> PublishResult:
     """Copy `schemas` of the build database into a new serving file and swap it in atomically.
-    `on_table(done, total, table)` reports progress after each table is copied; DuckDB spills beyond `memory_limit`."""
+    `on_table(done, total, table)` reports progress after each table is copied; DuckDB spills beyond `memory_limit`.
+    Raises PublicationShrinks, leaving the old file in place, when the new one would shrink a table it serves,
+    unless `allow_shrink`."""
     serving_db = Path(serving_db)
     serving_db.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_beside(serving_db)
@@ -70,6 +126,10 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
                 on_table(len(tables), len(todo), tables[-1])
         con.execute("DETACH serving")
         con.execute("DETACH build")
+        if not allow_shrink:
+            found = shrinks(_serving_counts(serving_db, schemas), {f"{t.schema}.{t.name}": t.rows for t in tables})
+            if found:
+                raise PublicationShrinks(str(serving_db), found)
     except BaseException:
         con.close()
         tmp.unlink(missing_ok=True)

@@ -2,6 +2,10 @@
 
 The DuckDB serving file is written first; PostgreSQL (when NDC_PUBLISH_POSTGRES_DSN is set) is filled from that
 file, so both serving copies hold the same tables and neither ever holds a personal column.
+
+A publication that would empty or shrink a table a copy serves fails its step (a blocked publication, named in the
+run's report) unless the run's config allows it: `ndc run --allow-shrink`, or `allow_shrink: true` on both
+publication ops in the UI's launchpad.
 """
 
 
@@ -10,9 +14,20 @@ import dagster as dg
 from orchestration.defs.dbt import published_models
 from orchestration import freshness
 from orchestration.resources import NdcResource
-from warehouse.publish import publish_duckdb
+from warehouse.publish import PublicationShrinks, publish_duckdb
 
 SERVING_DUCKDB = dg.AssetKey(["published", "serving_duckdb"])
+SERVING_POSTGRES = dg.AssetKey(["published", "serving_postgres"])
+BLOCKED_SHRINK = "ndc/blocked"  # the metadata a blocked publication's failure carries, for the run's report
+
+
+class PublishConfig(dg.Config):
+    allow_shrink: bool = False  # publish even if a served table would be emptied or lose most of its rows
+
+
+def _blocked(exc: PublicationShrinks) -> dg.Failure:
+    return dg.Failure(description=str(exc), metadata={BLOCKED_SHRINK: "shrink",
+                                                      "shrinks": [str(s) for s in exc.shrinks]})
 
 
 def _tables(result) -> dg.MetadataValue:
@@ -36,10 +51,14 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
         freshness_policy=freshness.PUBLISHED,
         description="warehouse/serving.duckdb: the `analytics` schema BI reads, swapped in atomically after the gates.",
     )
-    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
+    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource, config: PublishConfig) -> dg.MaterializeResult:
         settings = ndc.settings
-        result = publish_duckdb(settings.build_db, settings.serving_db, on_table=_progress(context, "serving.duckdb"),
-                                memory_limit=settings.duckdb_memory_limit)
+        try:
+            result = publish_duckdb(settings.build_db, settings.serving_db,
+                                    on_table=_progress(context, "serving.duckdb"),
+                                    memory_limit=settings.duckdb_memory_limit, allow_shrink=config.allow_shrink)
+        except PublicationShrinks as exc:
+            raise _blocked(exc) from None
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}")
         metadata = {"path": dg.MetadataValue.path(str(result.path)), "tables": _tables(result), "rows": result.rows,
                     "dagster/row_count": result.rows}
@@ -53,7 +72,7 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
 
 def serving_postgres_asset() -> dg.AssetsDefinition:
     @dg.asset(
-        key=["published", "serving_postgres"],
+        key=SERVING_POSTGRES,
         group_name="published",
         deps=[SERVING_DUCKDB],
         kinds={"postgres"},
@@ -62,7 +81,7 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
         description="The `analytics` schema in PostgreSQL (NDC_PUBLISH_POSTGRES_DSN), replaced in one transaction "
         "from the serving file; readable by the role bi_reader only. Does nothing when the DSN is unset.",
     )
-    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
+    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource, config: PublishConfig) -> dg.MaterializeResult:
         settings = ndc.settings
         dsn = settings.publish_postgres_dsn
         if not dsn:
@@ -70,8 +89,11 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
             return dg.MaterializeResult(metadata={"postgres_configured": False})
         from warehouse.postgres import publish_postgres  # psycopg: only when publishing to PostgreSQL
 
-        result = publish_postgres(settings.serving_db, dsn, on_table=_progress(context, "PostgreSQL"),
-                                  memory_limit=settings.duckdb_memory_limit)
+        try:
+            result = publish_postgres(settings.serving_db, dsn, on_table=_progress(context, "PostgreSQL"),
+                                      memory_limit=settings.duckdb_memory_limit, allow_shrink=config.allow_shrink)
+        except PublicationShrinks as exc:
+            raise _blocked(exc) from None
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.target}")
         return dg.MaterializeResult(
             metadata={

@@ -11,7 +11,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support import BlockedRun, PublishedSample, run_ndc, schema_checksum, serving_counts, sha256
+from tests.support import (
+    BlockedRun,
+    PublishedSample,
+    free_port,
+    run_ndc,
+    schema_checksum,
+    serving_counts,
+    sha256,
+)
+from tests.warehouse.serving_versions import build_version
+from warehouse.publish import publish_duckdb
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +93,33 @@ def test_a_family_with_nothing_delivered_still_publishes(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert serving_counts(home)["analytics.fct_enterprise_annual"] == 0
     assert "warnings (reported, not blocking)" in result.stdout and "has_deliveries" in result.stdout
+
+
+def test_an_empty_home_does_not_wipe_the_served_warehouse_unless_allowed(tmp_path: Path):
+    home = tmp_path / "empty"
+    serving = home / "warehouse" / "serving.duckdb"
+    build_version(tmp_path / "build.duckdb", 1)  # what BI reads now: 100 rows in each of two tables
+    publish_duckdb(tmp_path / "build.duckdb", serving)
+    before = sha256(serving)
+    blocked = run_ndc(home, "run")
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr[-3000:]
+    assert "NOT PUBLISHED" in blocked.stdout
+    assert "BLOCKED step published__serving_duckdb" in blocked.stdout
+    assert "analytics.facts from 100 to 0 rows (-100%)" in blocked.stdout and "--allow-shrink" in blocked.stdout
+    assert sha256(serving) == before
+    forced = run_ndc(home, "run", "--allow-shrink")
+    assert forced.returncode == 0, forced.stdout + forced.stderr[-3000:]
+    counts = serving_counts(home)
+    assert counts["analytics.fct_enterprise_annual"] == 0 and "analytics.facts" not in counts
+
+
+def test_the_postgres_password_reaches_no_output_and_no_file_of_the_run(tmp_path: Path):
+    home, password = tmp_path / "empty", "pw-never-shown-7d1c"
+    # A DSN libpq cannot parse, which it quotes whole in its error.
+    dsn = f"postgresql://ndc:{password}@[127.0.0.1:{free_port()}/ndc"
+    result = run_ndc(home, "run", env={"NDC_PUBLISH_POSTGRES_DSN": dsn})
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    assert "published__serving_postgres" in result.stdout
+    assert password not in result.stdout + result.stderr
+    leaks = [p for p in home.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
+    assert not leaks, leaks

@@ -22,3 +22,14 @@ def test_full_refresh_reaches_the_dbt_step_of_the_job():
         dg.validate_run_config(job, config)
     assert run_config(True)["ops"]["dbt_models"]["config"] == {"full_refresh": True}
     assert "ops" not in run_config(False)
+
+
+def test_allow_shrink_reaches_both_publication_steps_of_the_job():
+    job = defs.resolve_job_def(FULL_REFRESH_JOB)
+    for full_refresh in (False, True):
+        dg.validate_run_config(job, run_config(full_refresh, allow_shrink=True))
+    ops = run_config(True, allow_shrink=True)["ops"]
+    assert ops["dbt_models"]["config"] == {"full_refresh": True}
+    for op in ("published__serving_duckdb", "published__serving_postgres"):
+        assert ops[op]["config"] == {"allow_shrink": True}
+    assert "ops" not in run_config(False, allow_shrink=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.publish import publish_duckdb
+from warehouse.publish import PublicationShrinks, publish_duckdb
 
 
 def build(path: Path, rows: int) -> None:
@@ -54,3 +54,26 @@ def test_a_reader_of_the_old_file_keeps_reading_it_while_the_new_one_is_swapped_
     reader.close()
     fresh = duckdb.connect(str(tmp_path / "serving.duckdb"), read_only=True)
     assert fresh.execute("SELECT count(*) FROM analytics.facts").fetchone() == (20,)
+
+
+def test_a_publication_that_would_empty_or_halve_a_table_is_refused_unless_allowed(tmp_path: Path):
+    build(tmp_path / "build.duckdb", 10)
+    publish_duckdb(tmp_path / "build.duckdb", tmp_path / "serving.duckdb")
+    before = hashlib.sha256((tmp_path / "serving.duckdb").read_bytes()).hexdigest()
+    for rows in (0, 4):  # an empty NDC_HOME; a run that lost more than half of the deliveries
+        build(tmp_path / "build.duckdb", rows)
+        with pytest.raises(PublicationShrinks, match=rf"analytics.facts from 10 to {rows} rows \(-{100 - rows * 10}%\)"
+                           r".*--allow-shrink"):
+            publish_duckdb(tmp_path / "build.duckdb", tmp_path / "serving.duckdb")
+        assert hashlib.sha256((tmp_path / "serving.duckdb").read_bytes()).hexdigest() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["build.duckdb", "serving.duckdb"]
+    build(tmp_path / "build.duckdb", 5)  # half of the rows may go: corrections and deduplication remove some
+    assert publish_duckdb(tmp_path / "build.duckdb", tmp_path / "serving.duckdb").rows == 5
+    build(tmp_path / "build.duckdb", 0)
+    assert publish_duckdb(tmp_path / "build.duckdb", tmp_path / "serving.duckdb", allow_shrink=True).rows == 0
+
+
+def test_a_first_publication_of_an_empty_warehouse_is_not_a_shrink(tmp_path: Path):
+    build(tmp_path / "build.duckdb", 0)
+    assert publish_duckdb(tmp_path / "build.duckdb", tmp_path / "serving.duckdb").rows == 0
+    assert publish_duckdb(tmp_path / "build.duckdb", tmp_path / "serving.duckdb").rows == 0
