@@ -22,6 +22,7 @@ class NdcResource(dg.ConfigurableResource):
     dbt_target: str = "duckdb"
     publish_postgres_dsn: str | None = None
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
+    pg_confine_reader: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "NdcResource":
@@ -36,6 +37,7 @@ class NdcResource(dg.ConfigurableResource):
             dbt_target=settings.dbt_target,
             publish_postgres_dsn=dg.EnvVar(PUBLISH_POSTGRES_DSN_ENV) if settings.publish_postgres_dsn else None,
             duckdb_memory_limit=settings.duckdb_memory_limit,
+            pg_confine_reader=settings.pg_confine_reader,
         )
 
     @property
@@ -48,4 +50,5 @@ class NdcResource(dg.ConfigurableResource):
             dbt_target=self.dbt_target,
             publish_postgres_dsn=self.publish_postgres_dsn or None,
             duckdb_memory_limit=self.duckdb_memory_limit,
+            pg_confine_reader=self.pg_confine_reader,
         )

@@ -9,6 +9,7 @@
 | `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml): duckdb, spark, spark_cluster |
 | `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to (secret) |
 | `NDC_DUCKDB_MEMORY_LIMIT` | `4GB`                    | DuckDB's memory per connection: dbt, gates, publication (it spills beyond) |
+| `NDC_PG_CONFINE_READER`   | off                      | `1`: publication takes away the CONNECT bi_reader has on the server's other databases through PUBLIC |
 
 `Settings.from_env()` is the only reader, once per process: the `ndc` command and the code location's load
 (orchestration/definitions.py) call it, and the `ndc` Dagster resource carries every value from there as typed config
@@ -44,6 +45,7 @@ class Settings:
     dbt_target: str = "duckdb"
     publish_postgres_dsn: str | None = None
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
+    pg_confine_reader: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -58,6 +60,7 @@ class Settings:
             dbt_target=environ.get("NDC_DBT_TARGET") or "duckdb",
             publish_postgres_dsn=environ.get(PUBLISH_POSTGRES_DSN_ENV) or None,
             duckdb_memory_limit=environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+            pg_confine_reader=(environ.get("NDC_PG_CONFINE_READER") or "").strip().lower() in ("1", "true", "yes"),
         )
 
     def child_environment(self) -> dict[str, str]:

@@ -16,9 +16,12 @@
 
 Readers connect as the role `bi_reader` (created if missing, LOGIN, no password: on a server with password
 authentication an administrator sets one). It may connect to the published database, use the `analytics` schema
-and select from its tables, and is granted nothing else: each publication takes away the CONNECT it would have on
-the server's other databases through PUBLIC (the roles that had it keep it, granted by name), and its temporary
-files are bounded by READER_TEMP_FILE_LIMIT. Personal columns are never created in PostgreSQL, whatever the serving
+and select from its tables, and is granted nothing else; its temporary files are bounded by READER_TEMP_FILE_LIMIT.
+PostgreSQL lets every role connect to a database whose CONNECT is granted to PUBLIC, and cannot deny one role what
+PUBLIC holds: confining bi_reader means revoking PUBLIC's CONNECT on the server's other databases, which changes
+them for everyone. Publication does that only when asked (`confine_reader`, NDC_PG_CONFINE_READER=1; the roles
+that had CONNECT keep it, granted by name); otherwise it names the databases bi_reader can reach
+(`PostgresPublishResult.reader_reaches`) and leaves them to their administrators. Personal columns are never created in PostgreSQL, whatever the serving
 file holds. The DSN's password never appears in an error this module raises.
 """
 
@@ -29,7 +32,7 @@ import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -82,6 +85,7 @@ class PostgresPublishResult:
     target: str  # host:port/dbname, never the credentials
     schema: str
     tables: list[PublishedTable]
+    reader_reaches: list[str] = field(default_factory=list)  # other databases bi_reader may connect to
 
     @property
     def rows(self) -> int:
@@ -211,18 +215,25 @@ def ensure_reader_role(pg: psycopg.Connection, role: str = READER_ROLE) -> None:
             sql.Identifier(role), sql.Literal(READER_TEMP_FILE_LIMIT)))
 
 
+def databases_reachable(pg: psycopg.Connection, role: str = READER_ROLE) -> list[str]:
+    """The server's other databases `role` may connect to through PUBLIC (not by a grant of its own)."""
+    return [d for (d,) in pg.execute(_REACHABLE_THROUGH_PUBLIC, [role, role]).fetchall()]
+
+
+_REACHABLE_THROUGH_PUBLIC = (
+    "SELECT d.datname FROM pg_database d WHERE d.datallowconn AND NOT d.datistemplate "
+    "AND d.datname <> current_database() AND has_database_privilege(%s, d.oid, 'CONNECT') "
+    "AND NOT EXISTS (SELECT FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a "
+    "WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) AND a.privilege_type = 'CONNECT') "
+    "ORDER BY 1")
+
+
 def confine_reader(pg: psycopg.Connection, role: str = READER_ROLE) -> list[str]:
     """Take away the CONNECT `role` has on the server's other databases through PUBLIC. PostgreSQL cannot deny one
     role what PUBLIC holds, so PUBLIC loses it there and every other login role that had it is granted it by name.
     A database granting `role` CONNECT itself is left alone. Returns the databases `role` can still connect to
     (those the publisher may not change)."""
-    query = (
-        "SELECT d.datname FROM pg_database d WHERE d.datallowconn AND NOT d.datistemplate "
-        "AND d.datname <> current_database() AND has_database_privilege(%s, d.oid, 'CONNECT') "
-        "AND NOT EXISTS (SELECT FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a "
-        "WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) AND a.privilege_type = 'CONNECT') "
-        "ORDER BY 1")
-    for (database,) in pg.execute(query, [role, role]).fetchall():
+    for database in databases_reachable(pg, role):
         others = [r for (r,) in pg.execute(
             "SELECT rolname FROM pg_roles WHERE rolcanlogin AND NOT rolsuper AND rolname <> %s "
             "AND has_database_privilege(oid, (SELECT oid FROM pg_database WHERE datname = %s), 'CONNECT')",
@@ -233,7 +244,7 @@ def confine_reader(pg: psycopg.Connection, role: str = READER_ROLE) -> list[str]
                 pg.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
                     target, sql.SQL(", ").join(map(sql.Identifier, others))))
             pg.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(target))
-    return [d for (d,) in pg.execute(query, [role, role]).fetchall()]
+    return databases_reachable(pg, role)
 
 
 def _swap(pg: psycopg.Connection, schema: str, staging: str, role: str, lock_timeout: str,
@@ -397,13 +408,16 @@ def _grant(cur: psycopg.Cursor, schema: str, role: str, dbname: str) -> None:
 def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str = READER_ROLE,
                      on_table: Callable[[int, int, PublishedTable], None] | None = None,
                      memory_limit: str = DEFAULT_MEMORY_LIMIT, allow_shrink: bool = False,
-                     lock_timeout: str = LOCK_TIMEOUT, lock_wait_s: float = LOCK_WAIT_S) -> PostgresPublishResult:
+                     lock_timeout: str = LOCK_TIMEOUT, lock_wait_s: float = LOCK_WAIT_S,
+                     confine: bool = False) -> PostgresPublishResult:
     """Replace the tables of `schema` in the PostgreSQL database at `dsn` with those of the same schema of the
     serving file. `on_table(done, total, table)` reports progress after each table is loaded; DuckDB spills beyond
     `memory_limit`. Raises PublicationShrinks when it would shrink a served table (unless `allow_shrink`),
-    ViewsWouldBreak, PublicationLocked after `lock_wait_s` behind readers; nothing is swapped then."""
+    ViewsWouldBreak, PublicationLocked after `lock_wait_s` behind readers; nothing is swapped then. With `confine`,
+    takes away the CONNECT `role` has on the server's other databases through PUBLIC (see the module's docstring)."""
     try:
-        return _publish(serving_db, dsn, schema, role, on_table, memory_limit, allow_shrink, lock_timeout, lock_wait_s)
+        return _publish(serving_db, dsn, schema, role, on_table, memory_limit, allow_shrink, lock_timeout, lock_wait_s,
+                        confine)
     except Exception as exc:
         text = str(exc)
         clean = redact(text, dsn)
@@ -415,7 +429,7 @@ def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str
 
 def _publish(serving_db: Path, dsn: str, schema: str, role: str,
              on_table: Callable[[int, int, PublishedTable], None] | None, memory_limit: str, allow_shrink: bool,
-             lock_timeout: str, lock_wait_s: float) -> PostgresPublishResult:
+             lock_timeout: str, lock_wait_s: float, confine: bool) -> PostgresPublishResult:
     staging = f"{schema}__new"
     con = duckdb.connect(config=duckdb_config(memory_limit))
     try:
@@ -435,10 +449,10 @@ def _publish(serving_db: Path, dsn: str, schema: str, role: str,
             except BaseException:
                 _drop_staging(pg, staging)
                 raise
-            confine_reader(pg, role)
+            reaches = confine_reader(pg, role) if confine else databases_reachable(pg, role)
     finally:
         con.close()
-    return PostgresPublishResult(describe_target(dsn), schema, published)
+    return PostgresPublishResult(describe_target(dsn), schema, published, reaches)
 
 
 def _published_rows(pg: psycopg.Connection, schema: str) -> dict[str, int]:

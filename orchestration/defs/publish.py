@@ -91,10 +91,16 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
 
         try:
             result = publish_postgres(settings.serving_db, dsn, on_table=_progress(context, "PostgreSQL"),
-                                      memory_limit=settings.duckdb_memory_limit, allow_shrink=config.allow_shrink)
+                                      memory_limit=settings.duckdb_memory_limit, allow_shrink=config.allow_shrink,
+                                      confine=settings.pg_confine_reader)
         except PublicationShrinks as exc:
             raise _blocked(exc) from None
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.target}")
+        if result.reader_reaches:
+            context.log.warning(
+                f"bi_reader may also connect to {len(result.reader_reaches)} other database(s) of this server, "
+                f"through PUBLIC's CONNECT: {', '.join(result.reader_reaches[:10])}. An administrator revokes it "
+                "there (REVOKE CONNECT ON DATABASE … FROM PUBLIC), or NDC_PG_CONFINE_READER=1 lets publication do it")
         return dg.MaterializeResult(
             metadata={
                 "postgres_configured": True,
@@ -103,6 +109,7 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
                 "tables_published": len(result.tables),
                 "tables": _tables(result),
                 "rows": result.rows,
+                "reader_reaches_other_databases": len(result.reader_reaches),
             }
         )
 

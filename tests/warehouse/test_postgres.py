@@ -126,6 +126,10 @@ def other_team(pg: str) -> Iterator[str]:
     with psycopg.connect(pg, autocommit=True) as admin:
         admin.execute("DROP SCHEMA IF EXISTS team CASCADE")
         admin.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        # A publication confining bi_reader meanwhile (another test) grants CONNECT by name on other databases.
+        for (database,) in admin.execute("SELECT datname FROM pg_database WHERE NOT datistemplate").fetchall():
+            admin.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
+                sql.Identifier(database), sql.Identifier(role)))
         admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
@@ -199,15 +203,26 @@ def test_an_idle_bi_transaction_delays_then_names_itself_and_the_old_copy_keeps_
 
 def test_bi_reader_reaches_no_other_database_and_has_a_temp_file_limit(pg: str, tmp_path: Path):
     with throwaway_database() as other:
-        publish_postgres(serving(tmp_path, 1), pg)
-        with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
-            psycopg.connect(psycopg.conninfo.make_conninfo(other, user=READER_ROLE)).close()
-        with as_reader(pg) as reader:
-            assert reader.execute("SELECT count(*) FROM analytics.facts").fetchone() == (100,)
-        with psycopg.connect(other, autocommit=True) as admin:  # an administrator may still let it in
-            admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                sql.Identifier(psycopg.conninfo.conninfo_to_dict(other)["dbname"]), sql.Identifier(READER_ROLE)))
+        other_name = psycopg.conninfo.conninfo_to_dict(other)["dbname"]
+        # Unasked, publication changes no other database: it names the ones bi_reader could reach.
+        reached = publish_postgres(serving(tmp_path / "1", 1), pg).reader_reaches
+        assert other_name in reached
         psycopg.connect(psycopg.conninfo.make_conninfo(other, user=READER_ROLE)).close()
+        try:
+            assert other_name not in publish_postgres(serving(tmp_path / "2", 1), pg, confine=True).reader_reaches
+            with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+                psycopg.connect(psycopg.conninfo.make_conninfo(other, user=READER_ROLE)).close()
+            with as_reader(pg) as reader:
+                assert reader.execute("SELECT count(*) FROM analytics.facts").fetchone() == (100,)
+            with psycopg.connect(other, autocommit=True) as admin:  # an administrator may still let it in
+                admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(other_name), sql.Identifier(READER_ROLE)))
+            psycopg.connect(psycopg.conninfo.make_conninfo(other, user=READER_ROLE)).close()
+        finally:
+            # The server is shared with the machine's other users: give PUBLIC back what the confinement took.
+            with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+                for database in reached:
+                    admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO PUBLIC").format(sql.Identifier(database)))
     with psycopg.connect(ADMIN_DSN) as admin:
         settings = admin.execute("SELECT unnest(setconfig) FROM pg_db_role_setting s JOIN pg_roles r "
                                  "ON r.oid = s.setrole WHERE r.rolname = %s AND s.setdatabase = 0",
