@@ -16,7 +16,9 @@ PAGES = [README, *DOCS]
 # [text](target) and [text](target "title"); images too. Targets with a scheme or starting with # are not files.
 LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
-TRACKER_TALK = re.compile(r"\bissue\s*#?\d|\bsession\b", re.IGNORECASE)
+# A database or browser session is the system; a working session of the people who built it is the project's log.
+TRACKER_TALK = re.compile(
+    r"\bissue\s*#?\d|\b(?:this|last|earlier|previous|next|helper|working)\s+sessions?\b|\bsession note", re.IGNORECASE)
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 
 
