@@ -16,18 +16,49 @@ from warehouse.run_lock import RunLock, RunLocked
 HOLD = "import sys, time; from warehouse.run_lock import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 
 
+def hold_elsewhere(home: Path) -> subprocess.Popen:
+    """Another process holding the lock of `home` until it is stopped."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(home)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path: Path):
-    first = RunLock(tmp_path)
-    with pytest.raises(RunLocked, match=r"another run is writing to .* \(pid \d+, started .*\)") as refused:
+    holder = hold_elsewhere(tmp_path)
+    with pytest.raises(RunLocked, match=rf"another run is writing to .* \(pid {holder.pid}, started .*\)") as refused:
         RunLock(tmp_path)
     assert "run.lock" in str(refused.value) and "Wait for it to finish" in str(refused.value)
-    first.release()
+    holder.terminate()
+    holder.wait(timeout=10)
     RunLock(tmp_path).release()  # free again once the first is done
 
 
+def test_a_second_writer_waits_a_bounded_time_saying_for_whom(tmp_path: Path):
+    holder = hold_elsewhere(tmp_path)
+    told = []
+    started = time.monotonic()
+    with pytest.raises(RunLocked, match=r"waited 1 s"):
+        RunLock(tmp_path, wait_s=1, on_wait=told.append)
+    assert time.monotonic() - started >= 1
+    assert told and f"pid {holder.pid}" in told[0]
+    holder.terminate()
+    holder.wait(timeout=10)
+
+
+def test_the_lock_is_reentrant_within_a_process_and_held_until_the_last_release(tmp_path: Path):
+    """`ndc run` holds it, then the job it executes in-process takes it again: no deadlock, and no gap."""
+    outer = RunLock(tmp_path, by="ndc run")
+    with RunLock(tmp_path, by="the job"):
+        pass
+    probe = subprocess.run([sys.executable, "-c", HOLD.replace("time.sleep(60)", "pass"), str(tmp_path)],
+                           capture_output=True, text=True)
+    assert probe.returncode != 0 and "by ndc run" in probe.stderr  # still held by the outer holder
+    outer.release()
+    RunLock(tmp_path).release()
+
+
 def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
+    holder = hold_elsewhere(tmp_path)
     with pytest.raises(RunLocked, match=f"pid {holder.pid}"):
         RunLock(tmp_path)
     holder.send_signal(signal.SIGKILL)
@@ -40,3 +71,4 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path):
         except RunLocked:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
