@@ -155,7 +155,8 @@ def run(full_refresh: bool, years: str | None) -> None:
     from warehouse.run_lock import RunLock, RunLocked
 
     try:
-        lock = RunLock(settings.home)  # held until this process ends, however it ends
+        # Held until this process ends, however it ends; the job's run_lock resource takes it again in this process.
+        lock = RunLock(settings.home, by="ndc run")
     except RunLocked as exc:
         click.echo(f"ndc run: {exc}", err=True)
         sys.exit(EXIT_LOCKED)

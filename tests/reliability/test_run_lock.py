@@ -3,6 +3,7 @@ killed with SIGKILL leaves no stale lock. (`ndc run` itself: test_kill_run.py st
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from ingestion.landing import RawStore, land_file_drops
+from orchestration.settings import REPO_ROOT
+from tests.support import NDC, RAW_FAMILIES, raw_keys, run_ndc
 from warehouse.run_lock import RunLock, RunLocked
 
 HOLD = "import sys, time; from warehouse.run_lock import RunLock; RunLock(sys.argv[1]); print('held', flush=True); time.sleep(60)"
@@ -72,3 +76,36 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path):
             assert time.monotonic() < deadline
             time.sleep(0.05)
 
+
+DAGSTER = Path(sys.executable).parent / "dagster"
+
+
+def test_a_dagster_landing_beside_ndc_run_waits_and_lands_nothing_twice(ndc_home: Path, sample_landing: Path,
+                                                                       tmp_path: Path):
+    """The incident: a landing run the sensor, the schedule or the UI started while `ndc run` ran landed the same
+    files again. Here the real `dagster job execute` starts as soon as `ndc run` holds the lock."""
+    env = {**os.environ, "NDC_HOME": str(ndc_home), "DAGSTER_HOME": str(ndc_home / "dagster")}
+    (ndc_home / "dagster").mkdir(parents=True)
+    cli = subprocess.Popen([str(NDC), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = ndc_home / "run.lock"
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and f"pid {cli.pid}" in lock.read_text()):  # reading never takes the lock
+        assert cli.poll() is None and time.monotonic() < deadline, "`ndc run` did not take the lock"
+        time.sleep(0.05)
+    land = subprocess.run([str(DAGSTER), "job", "execute", "-m", "orchestration.definitions", "-j", "ndc_land"],
+                          env=env, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+    cli_out, cli_err = cli.communicate(timeout=600)
+
+    assert cli.returncode == 0, cli_out + cli_err[-3000:]
+    # The second writer waited for the first and said for whom; then it found nothing left to land.
+    assert f"pid {cli.pid}" in land.stderr and "by ndc run" in land.stderr, land.stderr[-3000:]
+    assert land.returncode == 0, land.stderr[-3000:]
+    keys = raw_keys(RawStore(ndc_home / "raw"))
+    assert len(keys) == len(set(keys)), "rows landed twice"
+    undisturbed = RawStore(tmp_path / "undisturbed")
+    for family in RAW_FAMILIES:
+        land_file_drops(sample_landing, undisturbed, family)
+    assert keys == raw_keys(undisturbed)
+
+    again = run_ndc(ndc_home, "run")
+    assert again.returncode == 0 and "PUBLISHED" in again.stdout, again.stdout + again.stderr[-3000:]
