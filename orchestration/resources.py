@@ -10,6 +10,7 @@ import dagster as dg
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
 from orchestration.settings import API_TOKEN_ENV, PUBLISH_POSTGRES_DSN_ENV, Settings
 from warehouse.memory import DEFAULT_MEMORY_LIMIT
+from warehouse.publish import remove_leftover_temporaries
 from warehouse.run_lock import RunLock
 
 # How long a Dagster run waits for another run (`ndc run`, a run of another Dagster instance) to release the
@@ -89,4 +90,6 @@ class RunLockResource(dg.ConfigurableResource):
                                 f"finish: {holder}")
 
         with RunLock(Path(self.home), by=by, wait_s=self.wait_s, on_wait=waiting):
+            # Holding the lock, no publication is in flight: a temporary serving file is a killed run's.
+            remove_leftover_temporaries(Settings(home=Path(self.home)).serving_db)
             yield self
