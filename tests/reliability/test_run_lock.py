@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.landing import RawStore, land_file_drops
+from orchestration.resources import run_origin
 from orchestration.settings import REPO_ROOT
 from tests.support import NDC, RAW_FAMILIES, raw_keys, run_ndc
 from warehouse.run_lock import RunLock, RunLocked
@@ -75,6 +76,13 @@ def test_a_killed_run_leaves_no_stale_lock(tmp_path: Path):
         except RunLocked:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_the_holder_says_what_started_it():
+    assert run_origin({"ndc/trigger": "cli"}) == "ndc run"
+    assert run_origin({"dagster/schedule_name": "nightly_refresh"}) == "the schedule nightly_refresh"
+    assert run_origin({"dagster/sensor_name": "landing_sensor"}) == "the sensor landing_sensor"
+    assert run_origin({}) == "the Dagster UI or `dagster job execute`"
 
 
 DAGSTER = Path(sys.executable).parent / "dagster"
