@@ -8,7 +8,9 @@
 `ndc run` executes the same Dagster job as the nightly schedule, in-process, and records the run in the Dagster
 instance under `$NDC_HOME/dagster`, so `make dev` shows it afterwards. It exits 0 when the warehouse was published
 and 1, naming the failing checks, when a gate blocked publication or a step (such as the PostgreSQL publication)
-failed. Its report ends with the seconds each stage took.
+failed; 3 when another run holds the lock, 4 when the environment failed (a full disk, an NDC_HOME it cannot write,
+a corrupt database file: orchestration/environment.py), with one line on stderr saying what to do. Its report ends
+with the seconds each stage took.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from orchestration.settings import Settings
 
 EXIT_BLOCKED = 1
 EXIT_LOCKED = 3  # another run writes to the same NDC_HOME
+EXIT_ENVIRONMENT = 4  # the machine failed the run, not the data: disk full, not writable, a corrupt file
 
 
 DISTRIBUTION = "ndc-pipeline"
@@ -166,7 +169,9 @@ def run_config(full_refresh: bool = False, allow_shrink: bool = False) -> dict:
     return config
 
 
-@main.command(help="Land, build, gate and publish everything; exit 1 if a gate blocks publication or a step fails.")
+@main.command(help="Land, build, gate and publish everything. Exit codes: 0 published; 1 a gate blocked publication "
+              "or a step failed (the report names them); 3 another run holds $NDC_HOME/run.lock; 4 the environment "
+              "failed (a full disk, NDC_HOME not writable, a corrupt database file), said in one line on stderr.")
 @click.option(
     "--full-refresh",
     is_flag=True,
@@ -194,18 +199,21 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--years") from None
     settings = _settings()
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
     from warehouse.run_lock import RunLock, RunLocked
 
     try:
-        lock = RunLock(settings.home)  # held until this process ends, however it ends
+        settings.dagster_home.mkdir(parents=True, exist_ok=True)
+        # Held until this process ends, however it ends; the job's run_lock resource takes it again in this process.
+        lock = RunLock(settings.home, by="ndc run")
+        from orchestration.freshness import enable_in_instance
+
+        enable_in_instance(settings.dagster_home)
     except RunLocked as exc:
         click.echo(f"ndc run: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
-
-    from orchestration.freshness import enable_in_instance
-
-    enable_in_instance(settings.dagster_home)
+    except OSError as exc:
+        _exit_if_environment_failed(str(exc), settings)
+        raise
     click.echo(f"NDC_HOME = {settings.home}", err=True)
 
     import dagster as dg
@@ -217,21 +225,36 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
     job = build_definitions(settings).resolve_job_def(FULL_REFRESH_JOB)
     started = time.perf_counter()
     # Progress (Dagster's log, dbt's lines) goes to stderr; stdout carries only the report.
-    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance, redirect_stdout(sys.stderr):
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config=run_config(full_refresh, allow_shrink),
-            tags={**tags, "ndc/trigger": "cli"},
-        )
-        steps = [(s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))
-                 for s in instance.get_run_step_stats(result.run_id)]
+    try:
+        with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance, redirect_stdout(sys.stderr):
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                run_config=run_config(full_refresh, allow_shrink),
+                tags={**tags, "ndc/trigger": "cli"},
+            )
+            steps = [(s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))
+                     for s in instance.get_run_step_stats(result.run_id)]
+    except Exception as exc:  # the instance's own storage (DAGSTER_HOME) can meet the same disk
+        _exit_if_environment_failed(str(exc), settings)
+        raise
     report = RunReport.from_result(result, steps)
     click.echo("", err=True)
     click.echo(report.render(settings, time.perf_counter() - started))
     lock.release()
+    _exit_if_environment_failed("\n".join(report.errors), settings)
     if not report.published or report.errors:
         sys.exit(EXIT_BLOCKED)
+
+
+def _exit_if_environment_failed(errors: str, settings: Settings) -> None:
+    """Exit 4 with one line saying what failed and what to do, if `errors` report a failure of the machine."""
+    from orchestration.environment import diagnose
+
+    failure = diagnose(errors, settings.home)
+    if failure:
+        click.echo(failure.line(), err=True)
+        sys.exit(EXIT_ENVIRONMENT)
 
 
 LAST_BENCH_YEAR = 2023  # `--years N` counts back from here

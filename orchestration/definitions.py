@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.defs import dbt, ingestion, jobs, publish, quality, report
-from orchestration.resources import NdcResource
+from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import Settings
 
 
@@ -18,7 +18,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         report.defs(),
         jobs.defs(settings),
         dg.Definitions(
-            resources={"ndc": NdcResource.from_settings(settings), "dbt": dbt.dbt_resource()},
+            resources={"ndc": NdcResource.from_settings(settings), "dbt": dbt.dbt_resource(),
+                       "run_lock": RunLockResource(home=str(settings.home))},
             executor=dg.in_process_executor,
         ),
     )

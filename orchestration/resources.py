@@ -1,6 +1,8 @@
-"""The resource that carries the project's settings into assets and checks."""
+"""The resources assets and checks share: the project's settings, and the lock every writing run holds."""
 
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -8,6 +10,12 @@ import dagster as dg
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
 from orchestration.settings import API_TOKEN_ENV, PUBLISH_POSTGRES_DSN_ENV, Settings
 from warehouse.memory import DEFAULT_MEMORY_LIMIT
+from warehouse.publish import remove_leftover_temporaries
+from warehouse.run_lock import RunLock
+
+# How long a Dagster run waits for another run (`ndc run`, a run of another Dagster instance) to release the
+# warehouse before it fails saying which run holds it. The service's run queue keeps its own runs apart already.
+LOCK_WAIT_S = 600.0
 
 
 class NdcResource(dg.ConfigurableResource):
@@ -52,3 +60,39 @@ class NdcResource(dg.ConfigurableResource):
             duckdb_memory_limit=self.duckdb_memory_limit,
             pg_confine_reader=self.pg_confine_reader,
         )
+
+
+def run_origin(tags: Mapping[str, str]) -> str:
+    """What started a run, from its tags, for the message a second writer prints."""
+    if tags.get("ndc/trigger") == "cli":
+        return "ndc run"
+    if "dagster/schedule_name" in tags:
+        return f"the schedule {tags['dagster/schedule_name']}"
+    if "dagster/sensor_name" in tags:
+        return f"the sensor {tags['dagster/sensor_name']}"
+    return "the Dagster UI or `dagster job execute`"
+
+
+class RunLockResource(dg.ConfigurableResource):
+    """$NDC_HOME/run.lock, held by the run from before its first step until after its last (warehouse/run_lock.py).
+
+    Every asset that writes under NDC_HOME requires it, so the in-process executor sets it up once per run: a lock
+    per step would let two runs interleave their steps. Within `ndc run` the command holds the lock already and this
+    takes it again in the same process."""
+
+    home: str
+    wait_s: float = LOCK_WAIT_S
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["RunLockResource"]:
+        run = context.dagster_run
+        by = run_origin(run.tags) + f", Dagster run {run.run_id}" if run else "Dagster"
+
+        def waiting(holder: str) -> None:
+            context.log.warning(f"waiting up to {self.wait_s:.0f} s for the run that writes to {self.home} to "
+                                f"finish: {holder}")
+
+        with RunLock(Path(self.home), by=by, wait_s=self.wait_s, on_wait=waiting):
+            # Holding the lock, no publication is in flight: a temporary serving file is a killed run's.
+            remove_leftover_temporaries(Settings(home=Path(self.home)).serving_db)
+            yield self

@@ -156,3 +156,14 @@ def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, comment:
             con.execute(f"COMMENT ON COLUMN {target}.{ident(column)} IS {literal(note)}")
     rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
     return PublishedTable(schema, name, rows)
+
+
+def remove_leftover_temporaries(serving_db: Path) -> list[Path]:
+    """Remove the temporary serving files (and their WAL) a killed publication left beside `serving_db`. Call it only
+    while holding the run lock: then no publication is writing one."""
+    serving_db = Path(serving_db)
+    leftovers = [*serving_db.parent.glob(f".{serving_db.name}.*.tmp"),
+                 *serving_db.parent.glob(f".{serving_db.name}.*.tmp.wal")]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers

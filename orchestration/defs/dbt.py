@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from ingestion.landing import RawStore
 from orchestration.partitions import SINGLE_RUN, YEARS, dbt_period_vars, run_years
-from orchestration.resources import NdcResource
+from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import DBT_PROJECT_DIR
 from warehouse.publish import PUBLISHED_SCHEMAS
 
@@ -132,7 +132,8 @@ def dbt_models() -> dg.AssetsDefinition:
 
     @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=NdcTranslator(), project=dbt_project(), name=DBT_ASSETS_NAME,
                 backfill_policy=SINGLE_RUN)
-    def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, config: DbtRunConfig):
+    def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, run_lock: RunLockResource,
+                config: DbtRunConfig):
         settings = ndc.settings
         first, last = run_years(context.run.tags)
         if first:

@@ -22,7 +22,7 @@ from ingestion.landing import (
 from orchestration import freshness
 from orchestration.defs.quality import warm_up
 from orchestration.partitions import SINGLE_RUN, YEARS
-from orchestration.resources import NdcResource
+from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import Settings
 
 OWNERS = ["team:data-platform"]
@@ -86,7 +86,7 @@ def raw_asset(family: str, channel: str, land: Lander, description: str) -> dg.A
         backfill_policy=SINGLE_RUN,
         freshness_policy=freshness.RAW,
     )
-    def _asset(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
+    def _asset(context: dg.AssetExecutionContext, ndc: NdcResource, run_lock: RunLockResource) -> dg.MaterializeResult:
         if context.job_def.asset_layer.asset_graph.asset_check_keys:
             warm_up()  # the run's gates come next: Great Expectations is imported while this lands
         settings = ndc.settings

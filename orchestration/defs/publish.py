@@ -13,7 +13,7 @@ import dagster as dg
 
 from orchestration.defs.dbt import published_models
 from orchestration import freshness
-from orchestration.resources import NdcResource
+from orchestration.resources import NdcResource, RunLockResource
 from warehouse.publish import PublicationShrinks, publish_duckdb
 
 SERVING_DUCKDB = dg.AssetKey(["published", "serving_duckdb"])
@@ -51,7 +51,8 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
         freshness_policy=freshness.PUBLISHED,
         description="warehouse/serving.duckdb: the `analytics` schema BI reads, swapped in atomically after the gates.",
     )
-    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource, config: PublishConfig) -> dg.MaterializeResult:
+    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource, config: PublishConfig,
+                 run_lock: RunLockResource) -> dg.MaterializeResult:
         settings = ndc.settings
         try:
             result = publish_duckdb(settings.build_db, settings.serving_db,
@@ -81,7 +82,8 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
         description="The `analytics` schema in PostgreSQL (NDC_PUBLISH_POSTGRES_DSN), replaced in one transaction "
         "from the serving file; readable by the role bi_reader only. Does nothing when the DSN is unset.",
     )
-    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource, config: PublishConfig) -> dg.MaterializeResult:
+    def _serving(context: dg.AssetExecutionContext, ndc: NdcResource, config: PublishConfig,
+                 run_lock: RunLockResource) -> dg.MaterializeResult:
         settings = ndc.settings
         dsn = settings.publish_postgres_dsn
         if not dsn:

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from orchestration import freshness
-from orchestration.resources import NdcResource
+from orchestration.resources import NdcResource, RunLockResource
 
 REPORT_FILE = "evaluation.html"
 
@@ -20,7 +20,8 @@ def evaluation_report_asset() -> dg.AssetsDefinition:
         description="reports/evaluation.html: zone ranking with the bottom decile marked, regions compared, "
         "technology flows between provinces, HTE and SME funnels and trends by year, drawn from the published marts.",
     )
-    def _report(context: dg.AssetExecutionContext, ndc: NdcResource) -> dg.MaterializeResult:
+    def _report(context: dg.AssetExecutionContext, ndc: NdcResource,
+                run_lock: RunLockResource) -> dg.MaterializeResult:
         from warehouse.report import build_report  # pandas and Plotly: kept out of the code location's load
 
         settings = ndc.settings

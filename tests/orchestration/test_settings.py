@@ -17,7 +17,7 @@ from orchestration.definitions import build_definitions
 from orchestration.defs.jobs import FULL_REFRESH_JOB
 from orchestration.defs import publish
 from orchestration.defs.publish import SERVING_DUCKDB
-from orchestration.resources import NdcResource
+from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import Settings
 
 TOKEN = "tok-3f9a-never-shown"
@@ -87,7 +87,8 @@ def test_secrets_never_appear_in_run_configuration_or_the_ui(environment: Path):
 
     # The probe sees the resource's config: the same secrets as plain values would show.
     plain = dg.Definitions.merge(publish.defs(), dg.Definitions(resources={"ndc": NdcResource(
-        home=str(environment), api_token=TOKEN, publish_postgres_dsn=DSN)}))
+        home=str(environment), api_token=TOKEN, publish_postgres_dsn=DSN),
+        "run_lock": RunLockResource(home=str(environment))}))
     assert TOKEN in _shown(plain) and PASSWORD in _shown(plain)
 
 
