@@ -1,5 +1,6 @@
-"""The scenarios many tests assert on, each built once per test session (per worker under pytest-xdist) from the
-same seeded sample: the helpers they use are in `tests/support.py`.
+"""The scenarios many tests assert on, each built once per test run from the same seeded sample, and shared by
+pytest-xdist's workers (the first to need one builds it under a file lock; the others wait and read it). The helpers
+they use are in `tests/support.py`.
 
 - `sample_landing`: the generated file drops for two years.
 - `published_sample`: NDC_HOME after one real `ndc run` over the sample, published to DuckDB and to a throwaway
@@ -14,14 +15,17 @@ A scenario's home is never changed by a test: a test that needs to change one wo
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from filelock import FileLock
 
 from simulator.generate import generate
 from tests.support import (
@@ -37,9 +41,11 @@ from tests.support import (
     duplicate_report_delivery,
     latest_filing,
     run_ndc,
+    create_database,
+    drop_database,
+    dsn_for,
     schema_checksum,
     sha256,
-    throwaway_database,
 )
 
 # pyspark (installed for the Spark target) takes a `__main__` without a file for a doctest run and exits the process
@@ -49,12 +55,51 @@ if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest worker>"
 
 
+T = TypeVar("T")
+DATABASES = "databases.txt"  # the PostgreSQL databases the shared scenarios made, dropped when the run ends
+
+
+def shared_root(factory: pytest.TempPathFactory) -> Path:
+    """The folder every worker of this test run sees: the run's base temporary folder (xdist's workers each have
+    a subfolder of it)."""
+    base = factory.getbasetemp()
+    return base.parent if base.name.startswith("popen-gw") else base
+
+
+def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
+    """`build(folder)` once per test run, whichever worker asks first; every worker gets the same result."""
+    root = shared_root(factory)
+    result = root / f"{name}.pickle"
+    with FileLock(str(root / f"{name}.lock")):
+        if not result.exists():
+            folder = root / name
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker's failed build left
+            folder.mkdir()
+            result.write_bytes(pickle.dumps(build(folder)))
+    return pickle.loads(result.read_bytes())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The process that ran the whole test run (xdist's controller, or pytest alone) drops the scenarios'
+    databases once no worker needs them."""
+    if hasattr(session.config, "workerinput"):
+        return
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    listed = shared_root(factory) / DATABASES if factory else None
+    if listed and listed.exists():
+        for name in listed.read_text().split():
+            drop_database(name)
+
+
 @pytest.fixture(scope="session")
 def sample_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Generated file drops for two years (seeded), written once per session; copy before changing."""
-    home = tmp_path_factory.mktemp("sample")
-    generate(home, "sample", SAMPLE_YEARS, SAMPLE_SEED)
-    return home / "landing"
+    """Generated file drops for two years (seeded), written once per run; copy before changing."""
+
+    def build(folder: Path) -> Path:
+        generate(folder, "sample", SAMPLE_YEARS, SAMPLE_SEED)
+        return folder / "landing"
+
+    return shared(tmp_path_factory, "sample", build)
 
 
 @pytest.fixture
@@ -66,20 +111,30 @@ def ndc_home(tmp_path: Path, sample_landing: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def published_sample(tmp_path_factory: pytest.TempPathFactory, sample_landing: Path) -> Iterator[PublishedSample]:
+def published_sample(tmp_path_factory: pytest.TempPathFactory, sample_landing: Path) -> PublishedSample:
     """NDC_HOME after one real `ndc run` over the sample (all four families), published to DuckDB and to a throwaway
     PostgreSQL database; a test that changes it works on `copy_to`."""
-    home = tmp_path_factory.mktemp("published") / "ndc"
-    shutil.copytree(sample_landing, home / "landing")
-    with throwaway_database() as dsn:
-        result = run_ndc(home, "run", env={"NDC_PUBLISH_POSTGRES_DSN": dsn})
+
+    def build(folder: Path) -> PublishedSample:
+        home = folder / "ndc"
+        shutil.copytree(sample_landing, home / "landing")
+        database = create_database()
+        with (shared_root(tmp_path_factory) / DATABASES).open("a") as listed:
+            listed.write(database + "\n")
+        result = run_ndc(home, "run", env={"NDC_PUBLISH_POSTGRES_DSN": dsn_for(database)})
         assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-        yield PublishedSample(home, result, dsn)
+        return PublishedSample(home, result, dsn_for(database))
+
+    return shared(tmp_path_factory, "published", build)
 
 
 @pytest.fixture(scope="session")
 def blocked_sample(published_sample: PublishedSample, tmp_path_factory: pytest.TempPathFactory) -> BlockedRun:
-    home = published_sample.copy_to(tmp_path_factory.mktemp("blocked") / "ndc")
+    return shared(tmp_path_factory, "blocked", lambda folder: _blocked(published_sample, folder))
+
+
+def _blocked(published_sample: PublishedSample, folder: Path) -> BlockedRun:
+    home = published_sample.copy_to(folder / "ndc")
     duplicate_report_delivery(home)
     victim = next(p for p in sorted((home / "raw" / "contract").rglob("files__*.parquet"))
                   if pq.read_metadata(p).num_rows > 1)
@@ -100,7 +155,11 @@ def _fact_revision(home: Path, filing_id: str) -> int:
 
 @pytest.fixture(scope="session")
 def corrected_sample(published_sample: PublishedSample, tmp_path_factory: pytest.TempPathFactory) -> CorrectedYear:
-    home = published_sample.copy_to(tmp_path_factory.mktemp("corrected") / "ndc")
+    return shared(tmp_path_factory, "corrected", lambda folder: _corrected(published_sample, folder))
+
+
+def _corrected(published_sample: PublishedSample, folder: Path) -> CorrectedYear:
+    home = published_sample.copy_to(folder / "ndc")
     record = latest_filing(home / "warehouse" / "build.duckdb", 2022)
     with duckdb.connect(str(home / "warehouse" / "serving.duckdb"), read_only=True) as con:
         (facts,) = con.execute("SELECT count(*) FROM analytics.fct_enterprise_annual").fetchone()

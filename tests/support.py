@@ -307,15 +307,25 @@ def dsn_for(database: str) -> str:
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """A new, empty database `ndc_test_<random>`, dropped afterwards; yields its DSN."""
+    name = create_database()
+    try:
+        yield dsn_for(name)
+    finally:
+        drop_database(name)
+
+
+def create_database() -> str:
+    """A new, empty database `ndc_test_<random>`; its name. Whoever creates one drops it (`drop_database`)."""
     ensure_server()
     name = f"ndc_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield dsn_for(name)
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return name
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def schema_checksum(dsn: str, schema: str = "analytics") -> str:

@@ -24,7 +24,8 @@ def test_every_dbt_unit_test_passes(published_sample: PublishedSample, tmp_path:
         [str(DBT), "test", "--select", "test_type:unit", "--profiles-dir", str(DBT_PROJECT_DIR),
          "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
          "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, "NDC_HOME": str(published_sample.home)}, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "NDC_HOME": str(published_sample.copy_to(tmp_path / "ndc"))}, capture_output=True,
+        text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:]
     summary = [line for line in result.stdout.splitlines() if "Done. PASS=" in line]
