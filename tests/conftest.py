@@ -7,8 +7,9 @@ they use are in `tests/support.py`.
   PostgreSQL database.
 - `blocked_sample`: a copy of it after a second run that a bad delivery blocked: a report delivered twice under two
   filing ids (a published-model gate) and a landed record gone from raw (the reconciliation gate).
-- `corrected_sample`: a copy of it after a later revision of a 2022 report arrived in a 2024 province-day file,
-  then a backfill of 2023 (which must leave 2022 alone) and one of 2022 (which must take the correction).
+- `corrected_sample`: a copy of it after a later revision of a 2022 report arrived in a 2024 province-day file
+  (and a killed publication left its temporary file), then a backfill of 2023 (which must leave 2022 alone and
+  clean up) and one of 2022 (which must take the correction).
 
 A scenario's home is never changed by a test: a test that needs to change one works on a copy.
 """
@@ -168,8 +169,13 @@ def _corrected(published_sample: PublishedSample, folder: Path) -> CorrectedYear
     # The correction of 2022 arrives in a 2024 province-day file, in the 2023 folder.
     deliver(home, "enterprise", 2023, f"{record['region_code'][:2]}0000_20240301.csv",
             [{k: as_cell(v) for k, v in corrected.items()}])
+    # A publication killed earlier left its temporary file and log beside the serving file.
+    leftover = home / "warehouse" / ".serving.duckdb.0123456789abcdef.tmp"
+    leftover.write_bytes(b"half a serving file")
+    leftover.with_name(leftover.name + ".wal").write_bytes(b"and its log")
     other_year = run_ndc(home, "run", "--years", "2023")
     after_other = _fact_revision(home, record["filing_id"]) if other_year.returncode == 0 else -1
+    warehouse = sorted(p.name for p in (home / "warehouse").iterdir())
     backfill = run_ndc(home, "run", "--years", "2022")
     return CorrectedYear(home, record["filing_id"], record["uscc"], record["revision"], corrected["revision"],
-                         other_year, after_other, backfill, facts)
+                         other_year, after_other, backfill, facts, warehouse)

@@ -86,6 +86,8 @@ class CorrectedYear:
     revision_after_other_year: int  # the published fact's revision after that run
     backfill: subprocess.CompletedProcess[str]  # then `ndc run --years 2022`
     facts_before: int  # fct_enterprise_annual's rows before the correction
+    warehouse_after_other_year: list[str]  # the files in warehouse/ after the first run, which found a killed
+    # publication's temporary file and its log there
 
 
 def deliver(home: Path, family: str, period: int, file_name: str, records: list[dict]) -> Path:

@@ -13,13 +13,12 @@ import os
 import random
 import shlex
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.reliability.test_disk_full import namespaces_allowed
-from tests.support import NDC, PublishedSample, run_ndc, sha256
+from tests.support import NDC, CorrectedYear, PublishedSample, run_ndc, sha256
 
 EXIT_ENVIRONMENT = 4
 
@@ -81,14 +80,8 @@ def test_a_full_warehouse_disk_is_an_environment_failure(published_sample: Publi
     assert f"the disk is full writing {warehouse}" in line and "free space" in line, line
 
 
-def test_a_killed_publications_temporary_file_is_removed_by_the_next_run(published_sample: PublishedSample,
-                                                                         tmp_path: Path):
-    home = published_sample.copy_to(tmp_path / "ndc")
-    leftover = home / "warehouse" / f".serving.duckdb.{uuid.uuid4().hex}.tmp"
-    leftover.write_bytes(b"half a serving file")
-    leftover.with_name(leftover.name + ".wal").write_bytes(b"and its log")
-
-    run = run_ndc(home, "run")
-
+def test_a_killed_publications_temporary_file_is_removed_by_the_next_run(corrected_sample: CorrectedYear):
+    # The scenario planted `.serving.duckdb.<id>.tmp` and its `.wal` before its first run.
+    run = corrected_sample.other_year
     assert run.returncode == 0 and "PUBLISHED" in run.stdout, run.stdout + run.stderr[-3000:]
-    assert sorted(p.name for p in (home / "warehouse").iterdir()) == ["build.duckdb", "serving.duckdb"]
+    assert corrected_sample.warehouse_after_other_year == ["build.duckdb", "serving.duckdb"]
