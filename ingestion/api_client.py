@@ -31,6 +31,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from ingestion.escaping import excerpt
+
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -329,7 +331,8 @@ class ApiClient:
     def _excerpt(self, response: requests.Response) -> str:
         """The start of an error body, safe to show: no token, no line breaks."""
         text = " ".join(response.text[: BODY_EXCERPT * 2].split())
-        return redact(text, self._token)[:BODY_EXCERPT] or "(empty body)"
+        # An error body is the server's text: redacted, then escaped and cut like any delivered value.
+        return excerpt(redact(text, self._token), BODY_EXCERPT) or "(empty body)"
 
 
 def _looks_like_html(response: requests.Response, content: bytes) -> bool:

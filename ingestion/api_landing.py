@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 from ingestion.api_client import ApiClient, Number, Page, Watermark, item_key, watermark_of
 from ingestion.contracts import FAMILIES, QUARANTINE_SCHEMA, Family, Kind
 from ingestion.durable import write_json_atomically
+from ingestion.escaping import excerpt
 from ingestion.landing import DeliveryOutcome, RawStore, split_by_source
 from ingestion.typing import SUBMISSION_GRACE, type_batch
 
@@ -125,8 +126,8 @@ def _describe(value: object) -> str:
         return f"{value!r}, not a JSON number"
     kind = {bool: "true/false", int: "a whole number", Number: "a number", str: "a string", list: "a list",
             dict: "an object"}.get(type(value), type(value).__name__)
-    shown = json.dumps(value, ensure_ascii=False, default=str)
-    return f"{kind} ({shown[:60]}{'…' if len(shown) > 60 else ''})"
+    # JSON escapes C0 controls but not DEL, C1 or bidirectional marks: shown like any delivered cell.
+    return f"{kind} ({excerpt(json.dumps(value, ensure_ascii=False, default=str))})"
 
 
 def _shape_problems(family: Family, items: list) -> dict[int, tuple[str, str]]:

@@ -85,7 +85,7 @@ class RunLockResource(dg.ConfigurableResource):
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["RunLockResource"]:
-        run = context.dagster_run
+        run = context.run
         by = run_origin(run.tags) + f", Dagster run {run.run_id}" if run else "Dagster"
 
         def waiting(holder: str) -> None:

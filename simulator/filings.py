@@ -100,6 +100,18 @@ def _in_delivery_order(province: np.ndarray, day: np.ndarray, seconds: np.ndarra
     return np.argsort((province * 100_000 + day) * 86_400 + seconds, kind="stable")
 
 
+def _filers_in_delivery_order(rng: np.random.Generator, world: World, pop: Population, year: int,
+                              due: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The members of `pop` alive in `year` as their provinces deliver them (by province, then submission time),
+    with their province, submission day and second of the office day."""
+    alive = np.flatnonzero((pop["first_year"] <= year) & (pop["last_year"] >= year))
+    province = world.places.province[pop["county"][alive]] // 10_000
+    day = _submission_days(rng, len(alive), year, due, world.scale.submission_days)
+    seconds = _office_seconds(rng, len(alive))
+    order = _in_delivery_order(province, day, seconds)
+    return alive[order], province[order], day[order], seconds[order]
+
+
 def _open_zones(world: World, year: int) -> np.ndarray:
     is_open = np.zeros(len(world.zones.from_year), bool)
     is_open[world.zones.open_in(year)] = True
@@ -125,12 +137,7 @@ def _zone_codes(world: World, zone: np.ndarray) -> pa.Array:
 
 def enterprise_reports(rng: np.random.Generator, world: World, year: int) -> Filed:
     pop = world.enterprises
-    alive = np.flatnonzero((pop["first_year"] <= year) & (pop["last_year"] >= year))
-    province = world.places.province[pop["county"][alive]] // 10_000
-    day = _submission_days(rng, len(alive), year, "03-15", world.scale.submission_days)
-    seconds = _office_seconds(rng, len(alive))
-    order = _in_delivery_order(province, day, seconds)
-    members, province, day, seconds = alive[order], province[order], day[order], seconds[order]
+    members, province, day, seconds = _filers_in_delivery_order(rng, world, pop, year, "03-15")
     e = pop.take(members)
     n = len(members)
 
@@ -210,14 +217,8 @@ def incubator_reports(rng: np.random.Generator, world: World, year: int, filed: 
 
     A carrier's tenants are those filing enterprises plus start-ups too small to file a Torch enterprise report.
     """
-    pop = world.carriers
-    alive = np.flatnonzero((pop["first_year"] <= year) & (pop["last_year"] >= year))
-    province = world.places.province[pop["county"][alive]] // 10_000
-    day = _submission_days(rng, len(alive), year, "02-20", world.scale.submission_days)
-    seconds = _office_seconds(rng, len(alive))
-    order = _in_delivery_order(province, day, seconds)
-    c = pop.take(alive[order])
-    province, day, seconds = province[order], day[order], seconds[order]
+    members, province, day, seconds = _filers_in_delivery_order(rng, world, world.carriers, year, "02-20")
+    c = world.carriers.take(members)
     n = len(c)
 
     # Young filers, a share of them hosted by a carrier of their province picked at random.
