@@ -305,11 +305,14 @@ LINEAGE = pa.schema(
 
 # The latest revision of a filing: the one rule by which every layer keeps one row per filing_id (dbt's
 # `latest_revision` macro, the gates over raw rows, the benchmark's nightly corrections). Highest revision first;
-# of one revision delivered more than once, the latest submission, then the latest load, then the last delivery and
-# its last row: the last two make the choice independent of row order when a re-delivery repeats the first three.
-# Landing names, all descending. dbt's staging renames the lineage columns (macros/stage_raw.sql), so its macro
-# spells these keys in those names; tests/dbt/test_latest_revision.py holds the two to the same choice.
-LATEST_REVISION_ORDER = ("revision", "submitted_at", "_loaded_at", "_source", "_row_number")
+# of one revision delivered more than once, the latest submission, then the last delivery, then the latest load of
+# that delivery (a file sent again under its name), then its last row. The delivery comes before the load so the
+# choice never depends on how the deliveries were split between landing runs: a run killed between two deliveries
+# publishes, once the next run lands the rest, what one uninterrupted run publishes. The last row makes it
+# independent of row order. Landing names, all descending. dbt's staging renames the lineage columns
+# (macros/stage_raw.sql), so its macro spells these keys in those names; tests/dbt/test_latest_revision.py holds the
+# two to the same choice.
+LATEST_REVISION_ORDER = ("revision", "submitted_at", "_source", "_loaded_at", "_row_number")
 
 
 def latest_revision_order_by() -> str:

@@ -1,7 +1,8 @@
 """Every user of the latest-revision rule keeps the same row: dbt's macro, the gates and the benchmark.
 
 The cases are those on which the tie-breaks once written separately disagreed: one revision of a filing delivered
-twice, differing only in submission, load, delivery or row.
+twice, differing only in submission, load, delivery or row; and the case on which a run killed midway once published
+another delivery than an uninterrupted run (the choice followed the load before the delivery).
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ LATER = T0 + dt.timedelta(days=1)
 ROWS = [
     # a later submission wins over a later load
     ("A", 2, LATER, T0, "a.csv", 2, "keep"), ("A", 2, T0, LATER, "b.csv", 2, "drop"), ("A", 1, LATER, LATER, "c", 9, "drop"),
-    # same submission: the later load wins
-    ("B", 2, T0, LATER, "a.csv", 3, "keep"), ("B", 2, T0, T0, "b.csv", 3, "drop"),
+    # same submission, the same delivery sent again: the later load wins
+    ("B", 2, T0, LATER, "a.csv", 3, "keep"), ("B", 2, T0, T0, "a.csv", 3, "drop"),
     # same submission and load (one run landed both deliveries): the last delivery wins
     ("C", 3, T0, T0, "2024/b.csv", 2, "keep"), ("C", 3, T0, T0, "2024/a.csv", 7, "drop"),
     # the same delivery twice over: its last row wins
     ("D", 1, T0, T0, "a.csv", 5, "keep"), ("D", 1, T0, T0, "a.csv", 4, "drop"),
+    # same submission, two deliveries landed by different runs: the last delivery wins, as when one run lands both,
+    # so a run interrupted between them publishes what an uninterrupted one does
+    ("E", 1, T0, T0, "2024/b.csv", 1, "keep"), ("E", 1, T0, LATER, "2024/a.csv", 1, "drop"),
 ]
 
 
@@ -80,7 +84,7 @@ def test_the_cases_are_ties_under_the_old_gate_order(con):
 
 
 def test_dbt_gates_and_benchmark_keep_the_same_revision(con):
-    expected = {"A": "keep", "B": "keep", "C": "keep", "D": "keep"}
+    expected = {"A": "keep", "B": "keep", "C": "keep", "D": "keep", "E": "keep"}
     assert kept(con, dbt_macro_sql("staged")) == expected
     assert kept(con, latest_revisions("raw.enterprise_files")) == expected
     # The nightly benchmark delivers a correction of the latest revision of filings drawn at random; drawing more
