@@ -5,8 +5,10 @@
     ndc bench [--scale sample] [--years 1] [--seed N] [--json FILE]
     ndc docs [--serve]
 
-`ndc run` executes the same Dagster job as the nightly schedule, in-process, and records the run in the Dagster
-instance under `$NDC_HOME/dagster`, so `make dev` shows it afterwards. It exits 0 when the warehouse was published
+`ndc run` first checks whether anything changed since the last publication (orchestration/fingerprint.py): with
+nothing new it says so and exits 0 without loading Dagster. Otherwise it executes the same Dagster job as the
+nightly schedule, in-process, and records the run in the Dagster instance under `$NDC_HOME/dagster`, so `make dev`
+shows it afterwards. It exits 0 when the warehouse was published
 and 1, naming the failing checks, when a gate blocked publication or a step (such as the PostgreSQL publication)
 failed; 3 when another run holds the lock, 4 when the environment failed (a full disk, an NDC_HOME it cannot write,
 a corrupt database file: orchestration/environment.py), with one line on stderr saying what to do. Its report ends
@@ -169,9 +171,10 @@ def run_config(full_refresh: bool = False, allow_shrink: bool = False) -> dict:
     return config
 
 
-@main.command(help="Land, build, gate and publish everything. Exit codes: 0 published; 1 a gate blocked publication "
-              "or a step failed (the report names them); 3 another run holds $NDC_HOME/run.lock; 4 the environment "
-              "failed (a full disk, NDC_HOME not writable, a corrupt database file), said in one line on stderr.")
+@main.command(help="Land, build, gate and publish everything. Exit codes: 0 published, or nothing new since the last "
+              "publication (said so); 1 a gate blocked publication or a step failed (the report names them); 3 another "
+              "run holds $NDC_HOME/run.lock; 4 the environment failed (a full disk, NDC_HOME not writable, a corrupt "
+              "database file), said in one line on stderr.")
 @click.option(
     "--full-refresh",
     is_flag=True,
