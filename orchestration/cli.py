@@ -5,8 +5,10 @@
     ndc bench [--scale sample] [--years 1] [--seed N] [--json FILE]
     ndc docs [--serve]
 
-`ndc run` executes the same Dagster job as the nightly schedule, in-process, and records the run in the Dagster
-instance under `$NDC_HOME/dagster`, so `make dev` shows it afterwards. It exits 0 when the warehouse was published
+`ndc run` first checks whether anything changed since the last publication (orchestration/fingerprint.py): with
+nothing new it says so and exits 0 without loading Dagster. Otherwise it executes the same Dagster job as the
+nightly schedule, in-process, and records the run in the Dagster instance under `$NDC_HOME/dagster`, so `make dev`
+shows it afterwards. It exits 0 when the warehouse was published
 and 1, naming the failing checks, when a gate blocked publication or a step (such as the PostgreSQL publication)
 failed; 3 when another run holds the lock, 4 when the environment failed (a full disk, an NDC_HOME it cannot write,
 a corrupt database file: orchestration/environment.py), with one line on stderr saying what to do. Its report ends
@@ -169,9 +171,10 @@ def run_config(full_refresh: bool = False, allow_shrink: bool = False) -> dict:
     return config
 
 
-@main.command(help="Land, build, gate and publish everything. Exit codes: 0 published; 1 a gate blocked publication "
-              "or a step failed (the report names them); 3 another run holds $NDC_HOME/run.lock; 4 the environment "
-              "failed (a full disk, NDC_HOME not writable, a corrupt database file), said in one line on stderr.")
+@main.command(help="Land, build, gate and publish everything. Exit codes: 0 published, or nothing new since the last "
+              "publication (said so); 1 a gate blocked publication or a step failed (the report names them); 3 another "
+              "run holds $NDC_HOME/run.lock; 4 the environment failed (a full disk, NDC_HOME not writable, a corrupt "
+              "database file), said in one line on stderr.")
 @click.option(
     "--full-refresh",
     is_flag=True,
@@ -190,14 +193,16 @@ def run_config(full_refresh: bool = False, allow_shrink: bool = False) -> dict:
     "reset); without it such a publication is blocked and both serving copies stay as they were.",
 )
 def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
-    from orchestration.partitions import all_years_tags, parse_year_range, range_tags
-
     if years and full_refresh:
         raise click.BadParameter("--full-refresh rebuilds every year; leave out --years", param_hint="--years")
-    try:
-        tags = range_tags(*parse_year_range(years)) if years else all_years_tags()
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--years") from None
+    tags = None  # every year's; found after the check for nothing new, which loads no Dagster
+    if years:
+        from orchestration.partitions import parse_year_range, range_tags
+
+        try:
+            tags = range_tags(*parse_year_range(years))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--years") from None
     settings = _settings()
     from warehouse.run_lock import RunLock, RunLocked
 
@@ -205,9 +210,6 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
         settings.dagster_home.mkdir(parents=True, exist_ok=True)
         # Held until this process ends, however it ends; the job's run_lock resource takes it again in this process.
         lock = RunLock(settings.home, by="ndc run")
-        from orchestration.freshness import enable_in_instance
-
-        enable_in_instance(settings.dagster_home)
     except RunLocked as exc:
         click.echo(f"ndc run: {exc}", err=True)
         sys.exit(EXIT_LOCKED)
@@ -215,13 +217,34 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
         _exit_if_environment_failed(str(exc), settings)
         raise
     click.echo(f"NDC_HOME = {settings.home}", err=True)
+    from orchestration import fingerprint
+
+    checked = time.perf_counter()
+    code = fingerprint.code_state()
+    if not (full_refresh or years):
+        verdict = _compare_with_last_publication(settings, code)
+        if verdict.nothing_new:
+            click.echo(_nothing_new_report(settings, verdict, time.perf_counter() - checked))
+            lock.release()
+            return
+        click.echo(f"building: {verdict.reason}", err=True)
+    try:
+        from orchestration.freshness import enable_in_instance
+
+        enable_in_instance(settings.dagster_home)
+        fingerprint.forget(settings)  # until this run publishes, what it changes is vouched for by nothing
+    except OSError as exc:
+        _exit_if_environment_failed(str(exc), settings)
+        raise
 
     import dagster as dg
 
+    from orchestration.partitions import all_years_tags
     from orchestration.definitions import build_definitions
     from orchestration.defs.jobs import FULL_REFRESH_JOB
     from orchestration.run_report import RunReport
 
+    tags = tags or all_years_tags()
     job = build_definitions(settings).resolve_job_def(FULL_REFRESH_JOB)
     started = time.perf_counter()
     # Progress (Dagster's log, dbt's lines) goes to stderr; stdout carries only the report.
@@ -241,10 +264,32 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
     report = RunReport.from_result(result, steps)
     click.echo("", err=True)
     click.echo(report.render(settings, time.perf_counter() - started))
+    if report.published and not report.errors and not years:
+        postgres_tables = (report.postgres or {}).get("tables") or {}
+        fingerprint.record(settings, result.run_id, postgres_tables, code=code)
     lock.release()
     _exit_if_environment_failed("\n".join(report.errors), settings)
     if not report.published or report.errors:
         sys.exit(EXIT_BLOCKED)
+
+
+def _compare_with_last_publication(settings: Settings, code: str):
+    from orchestration.fingerprint import Verdict, check
+
+    try:
+        return check(settings, code)
+    except Exception as exc:  # whatever keeps the comparison from being made, building is the safe answer
+        return Verdict(False, f"could not compare with the last publication ({type(exc).__name__}: {exc})")
+
+
+def _nothing_new_report(settings: Settings, verdict, elapsed_s: float) -> str:
+    return "\n".join([
+        f"NOTHING NEW since the publication of {verdict.published_at} (Dagster run {verdict.run_id}): no new or "
+        "changed delivery, code, dbt project or setting. Nothing was built or published; the serving copies "
+        f"({settings.serving_db}, and PostgreSQL when configured) are as they were.",
+        "  to rebuild anyway:  ndc run --full-refresh",
+        f"checked in {elapsed_s:.1f} s",
+    ])
 
 
 def _exit_if_environment_failed(errors: str, settings: Settings) -> None:

@@ -96,6 +96,11 @@ class Settings:
         return self.home / "warehouse" / "serving.duckdb"
 
     @property
+    def evaluation_report(self) -> Path:
+        """The evaluation report rebuilt after every publication (orchestration/defs/report.py)."""
+        return self.home / "reports" / "evaluation.html"
+
+    @property
     def quality(self) -> Path:
         """Great Expectations' results, suites and Data Docs (`docs/index.html`)."""
         return self.home / "quality"

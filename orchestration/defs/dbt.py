@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
 from ingestion.landing import RawStore
@@ -44,8 +45,52 @@ def group_for(fqn: list[str], resource_type: str) -> str:
     return "core"
 
 
+# The one asset check per model that reports all of its dbt data tests (see NdcTranslator).
+DBT_TESTS_CHECK = "dbt_tests"
+FAILING_STATUSES = ("fail", "error", "warn")  # a data test's statuses in run_results.json other than pass/skipped
+
+
 class NdcTranslator(DagsterDbtTranslator):
-    """Keys are `[schema, name]` (the relation BI would query); groups follow the model layers."""
+    """Keys are `[schema, name]` (the relation BI would query); groups follow the model layers.
+
+    dbt's data tests are not one asset check each (dagster-dbt's default): 136 tests made about 400 events per run
+    (each check planned, output and evaluated). Each model with tests has one check, `dbt_tests`, blocking when
+    any of its tests has severity error, whose result names every failing test and its failing rows count
+    (`dbt_test_results`). dbt itself still runs every test inside `dbt build` and skips what depends on a failure."""
+
+    def __init__(self) -> None:
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=False))
+        self._tests: dict[dg.AssetKey, list[Mapping[str, Any]]] | None = None
+
+    def tests_by_asset(self, manifest: Mapping[str, Any], project: DbtProject | None) -> dict[dg.AssetKey, list]:
+        """Every data test by the asset it is attached to (as dagster-dbt attaches a test to a check)."""
+        if self._tests is None:
+            self._tests = {}
+            for unique_id, node in manifest["nodes"].items():
+                if node["resource_type"] != "test":
+                    continue
+                key = get_asset_check_key_for_test(manifest, self, unique_id, project)
+                if key is not None:
+                    self._tests.setdefault(key.asset_key, []).append(node)
+        return self._tests
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        tests = self.tests_by_asset(manifest, project).get(asset_spec.key)
+        if not tests or unique_id not in {t["unique_id"] for t in tests}:
+            return None
+        parents = {parent for test in tests for parent in test["depends_on"]["nodes"]}
+        deps = {self.get_asset_spec(manifest, parent, project).key for parent in parents} - {asset_spec.key}
+        names = sorted(t["name"] for t in tests)
+        return dg.AssetCheckSpec(
+            DBT_TESTS_CHECK,
+            asset=asset_spec.key,
+            description=f"dbt's {len(names)} data tests on this model, run by `dbt build`; fails naming each "
+            "failing test and its failing rows.",
+            additional_deps=deps,
+            blocking=any((t["config"].get("severity") or "error").lower() == "error" for t in tests),
+            metadata={"dbt_tests": dg.MetadataValue.json(names)},
+        )
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
@@ -127,10 +172,77 @@ def _check_manifest() -> None:
 
 
 @cache
+def manifest() -> Mapping[str, Any]:
+    _check_manifest()
+    return json.loads(MANIFEST.read_bytes())
+
+
+def _run_results(target: Path) -> list[Mapping[str, Any]]:
+    """The results of every node dbt ran (its run_results.json), or none when dbt stopped before writing them."""
+    try:
+        return json.loads((target / "run_results.json").read_bytes())["results"]
+    except (FileNotFoundError, ValueError, KeyError):
+        return []
+
+
+def reported_every_failure(results: list[Mapping[str, Any]], checks: list[dg.AssetCheckResult]) -> bool:
+    """Whether dbt's failures are all failing data tests that these `dbt_tests` results report."""
+    failed = {r["unique_id"] for r in results if r.get("status") in ("fail", "error", "runtime error")}
+    reported = {test["unique_id"] for check in checks
+                for test in getattr(check.metadata["failed"], "value", check.metadata["failed"])}
+    return bool(failed) and failed <= reported
+
+
+def _failure_line(result: Mapping[str, Any], node: Mapping[str, Any]) -> str:
+    rows = result.get("failures")
+    what = f"{rows} failing row{'s' if rows != 1 else ''}" if rows is not None else result["status"]
+    message = (result.get("message") or "").strip().splitlines()
+    detail = f" ({message[0]})" if result["status"] == "error" and message else ""
+    return f"{node['name']}: {what}{detail}"
+
+
+def dbt_test_results(results: list[Mapping[str, Any]], translator: NdcTranslator, manifest: Mapping[str, Any],
+                     selected: set[dg.AssetCheckKey]) -> list[dg.AssetCheckResult]:
+    """One `dbt_tests` result per model whose tests ran: passed when none failed; otherwise each failing test with
+    its failing rows count, severity ERROR when a test of severity error failed (which blocks publication)."""
+    by_id = {r["unique_id"]: r for r in results}
+    checks = []
+    for key, tests in translator.tests_by_asset(manifest, None).items():
+        check_key = dg.AssetCheckKey(key, DBT_TESTS_CHECK)
+        ran = [(by_id[t["unique_id"]], t) for t in tests
+               if t["unique_id"] in by_id and by_id[t["unique_id"]]["status"] != "skipped"]
+        if check_key not in selected or not ran:
+            continue
+        failed = [(r, t) for r, t in ran if r["status"] in FAILING_STATUSES]
+        errors = [(r, t) for r, t in failed if r["status"] != "warn"]
+        rows = sum(r.get("failures") or 0 for r, _ in failed)
+        description = (f"{len(failed)} of {len(ran)} dbt tests failed:\n" +
+                       "\n".join(_failure_line(r, t) for r, t in failed)) if failed else f"{len(ran)} dbt tests passed"
+        checks.append(dg.AssetCheckResult(
+            asset_key=key,
+            check_name=DBT_TESTS_CHECK,
+            passed=not failed,
+            severity=dg.AssetCheckSeverity.ERROR if errors else dg.AssetCheckSeverity.WARN,
+            description=description,
+            metadata={
+                "tests_run": len(ran),
+                "tests_failed": len(failed),
+                "failing_rows": rows,
+                "failed": dg.MetadataValue.json([{"test": t["name"], "unique_id": t["unique_id"], "status": r["status"],
+                                                  "failing_rows": r.get("failures"), "message": r.get("message")}
+                                                 for r, t in failed]),
+                "seconds": round(sum(r.get("execution_time") or 0 for r, _ in ran), 2),
+            },
+        ))
+    return checks
+
+
+@cache
 def dbt_models() -> dg.AssetsDefinition:
     _check_manifest()
+    translator = NdcTranslator()
 
-    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=NdcTranslator(), project=dbt_project(), name=DBT_ASSETS_NAME,
+    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=translator, project=dbt_project(), name=DBT_ASSETS_NAME,
                 backfill_policy=SINGLE_RUN)
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, run_lock: RunLockResource,
                 config: DbtRunConfig):
@@ -149,8 +261,17 @@ def dbt_models() -> dg.AssetsDefinition:
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
         try:
             with environment(settings.child_environment()):
-                invocation = dbt.cli(args, target_path=target, context=context)
-                yield from invocation.stream()
+                invocation = dbt.cli(args, target_path=target, context=context, raise_on_error=False)
+                # With tests not asset checks, dagster-dbt reports each test as an observation: summarised below.
+                yield from (e for e in invocation.stream() if not isinstance(e, dg.AssetObservation))
+            results = _run_results(target)
+            checks = dbt_test_results(results, translator, manifest(), context.selected_asset_check_keys)
+            yield from checks
+            error = invocation.get_error()
+            # Failing tests a `dbt_tests` check reported fail the step as blocking checks, naming the tests; any
+            # other failure (a model, a seed, a test no check reports, dbt stopping early) fails it as dbt's error.
+            if error and not reported_every_failure(results, checks):
+                raise error
         finally:
             prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
         if settings.builds_on_spark:

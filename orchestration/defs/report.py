@@ -6,8 +6,6 @@ import dagster as dg
 from orchestration import freshness
 from orchestration.resources import NdcResource, RunLockResource
 
-REPORT_FILE = "evaluation.html"
-
 
 def evaluation_report_asset() -> dg.AssetsDefinition:
     @dg.asset(
@@ -25,7 +23,7 @@ def evaluation_report_asset() -> dg.AssetsDefinition:
         from warehouse.report import build_report  # pandas and Plotly: kept out of the code location's load
 
         settings = ndc.settings
-        report = build_report(settings.serving_db, settings.home / "reports" / REPORT_FILE)
+        report = build_report(settings.serving_db, settings.evaluation_report)
         context.log.info(f"wrote the {report.period} evaluation report ({len(report.charts)} charts) to {report.path}")
         return dg.MaterializeResult(
             metadata={

@@ -1,6 +1,6 @@
 """dbt's data tests own the models' invariants (keys, relationships, accepted values, score scales; the rule is in
 expectations/suites.py). Each fails, counting the rows that break it, on a copy of the published sample built to
-break it; and each is a blocking check on its model's asset, which publication waits for.
+break it; and each is reported by its model's blocking `dbt_tests` check, which publication waits for.
 """
 
 from __future__ import annotations
@@ -79,11 +79,18 @@ def test_each_models_invariant_fails_its_dbt_test_on_a_copy_built_to_break_it(
 
 
 def test_each_dbt_test_blocks_publication(tests_of_breaks: dict[tuple[str, str, str], str]):
+    # A model's dbt tests are reported by one blocking check, `dbt_tests`, which lists them.
+    import dagster as dg
+
     from orchestration.definitions import defs
+    from orchestration.defs.dbt import DBT_TESTS_CHECK
     from tests.orchestration.test_definitions import graph_of
 
     graph = graph_of(defs)["assets"]
     published = graph["published/serving_duckdb"]["deps"]
+    asset_graph = defs.resolve_asset_graph()
     for (model, _, _), name in tests_of_breaks.items():
         asset = f"analytics/{model}"
-        assert asset in published and name in graph[asset]["blocking_checks"], (asset, name)
+        assert asset in published and DBT_TESTS_CHECK in graph[asset]["blocking_checks"], (asset, name)
+        spec = asset_graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey(["analytics", model]), DBT_TESTS_CHECK))
+        assert name in spec.metadata["dbt_tests"].value, (asset, name)

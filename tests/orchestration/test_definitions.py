@@ -29,6 +29,11 @@ def graph_of(definitions: dg.Definitions) -> dict:
             "checks": sorted(c.name for c in node.check_keys),
             "blocking_checks": sorted(c.name for c in node.check_keys if graph.get_check_spec(c).blocking),
         }
+        # dbt's data tests on the model, which its one `dbt_tests` check reports.
+        dbt_tests = next((graph.get_check_spec(c).metadata.get("dbt_tests") for c in node.check_keys
+                          if c.name == "dbt_tests"), None)
+        if dbt_tests is not None:
+            assets[key.to_user_string()]["dbt_tests"] = sorted(dbt_tests.value)
     return {
         "assets": assets,
         "jobs": sorted(j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -85,6 +86,21 @@ def test_wrong_raw_data_is_blocked_before_anything_is_built(published_sample: Pu
     assert "gx_raw_enterprise" in blocked.stdout
     assert f"contract_ranges_and_rules: {table.num_rows} unexpected rows" in blocked.stdout
     assert "dbt build" not in blocked.stdout.split("timings:")[-1], "dbt must not build from rejected raw data"
+
+
+def test_a_failing_dbt_test_blocks_publication_naming_the_test_and_its_failing_rows(
+        published_sample: PublishedSample, tmp_path: Path):
+    # The ledger says a landed delivery read 5 rows more than it landed or quarantined: no gate on raw looks at
+    # that, dbt's `rows_read_are_accounted_for` test on ops.ingest_accounting does.
+    home = published_sample.copy_to(tmp_path / "ndc")
+    ledger = home / "raw" / "_deliveries" / "zone.jsonl"
+    entries = [json.loads(line) for line in ledger.read_text(encoding="utf-8").splitlines()]
+    next(e for e in entries if e["status"] == "landed")["rows_read"] += 5
+    ledger.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries), encoding="utf-8")
+    blocked = blocked_run_changes_nothing(home, published_sample)
+    assert "ops/ingest_accounting: dbt_tests" in blocked.stdout
+    assert "rows_read_are_accounted_for_ingest_accounting_: 1 failing row" in blocked.stdout
+    assert "failed steps:" not in blocked.stdout, "the failing test is the reason given, not dbt's exit code"
 
 
 def test_a_family_with_nothing_delivered_still_publishes(tmp_path: Path):
