@@ -26,7 +26,7 @@ from expectations.rules import (
     sql_literal,
 )
 from expectations.suite import Suite, model_suite
-from ingestion.contracts import CONTRACT, ENTERPRISE, FAMILIES, INCUBATOR, ZONE, Family
+from ingestion.contracts import CONTRACT, ENTERPRISE, FAMILIES, FOREIGN_REGION, INCUBATOR, ZONE, Family
 
 # High-tech enterprises: filings of the period that report a certificate number.
 HTE_COUNT = Bound("hte_count", "sum(CASE WHEN hte_cert_no IS NOT NULL THEN 1 ELSE 0 END)")
@@ -244,9 +244,12 @@ def mart_tech_market(gxe: Any) -> list[Any]:
         within("at_least_one_contract", 1, None, key, "contracts"),
         within("tech_amount_within_amount", 0, None, key, "tech_amount", "amount - tech_amount"),
         no_rows("cross_province_when_provinces_differ",
-                f"SELECT {key}, is_cross_province FROM batch "
-                "WHERE is_cross_province <> (seller_province_code IS DISTINCT FROM buyer_province_code)",
-                "is_cross_province says whether seller and buyer are in different provinces"),
+                f"SELECT {key}, is_cross_province, is_cross_border FROM batch "
+                "WHERE is_cross_province <> (seller_province_code IS DISTINCT FROM buyer_province_code "
+                f"AND '{FOREIGN_REGION}' NOT IN (seller_province_code, buyer_province_code)) "
+                f"OR is_cross_border <> ((seller_province_code = '{FOREIGN_REGION}') <> (buyer_province_code = '{FOREIGN_REGION}'))",
+                "is_cross_province says whether seller and buyer are in two different provinces of China, "
+                "is_cross_border whether one of them is abroad"),
     ]
 
 

@@ -66,3 +66,9 @@
 {% macro spark__days_between(start, end) -%}
     cast(datediff({{ end }}, {{ start }}) as bigint)
 {%- endmacro %}
+
+{#- A label (valid_from .. valid_to, both inclusive) counts as held in a reporting year when it is valid on 31 December
+    of that year: the year-end status the annual statistics report. -#}
+{% macro held_at_year_end(valid_from, valid_to, year) -%}
+    ({{ valid_from }} <= {{ year_end(year) }} and {{ valid_to }} >= {{ year_end(year) }})
+{%- endmacro %}

@@ -1,6 +1,7 @@
 {#- The second-level zone indicators (domain-rules §6) the filings support: (key, SQL over the CTEs of
     int_zone__indicator_values). The keys are the columns of that model and the indicator_key of ref_zone_weights;
-    mart_zone_indicator_scores unpivots by the same list. -#}
+    mart_zone_indicator_scores unpivots by the same list. energy_per_gdp (3.1) is in tce per 万元 of value added:
+    gdp is filed in 千元, hence energy_tce * 10 / gdp. -#}
 {% macro zone_indicators() -%}
     {%- set indicators = [
         ('rd_institutions', 'zones.rd_institutions'),
@@ -15,7 +16,7 @@
         ('revenue_net_increase', 'zones.revenue - previous.revenue'),
         ('profit_margin', share('zones.net_profit', 'zones.revenue')),
         ('hte_net_increase', 'case when previous.zone_code is not null then coalesce(enterprise_totals.hte_enterprises, 0) - coalesce(previous_enterprise_totals.hte_enterprises, 0) end'),
-        ('energy_per_gdp', share('zones.energy_tce', 'zones.gdp')),
+        ('energy_per_gdp', share('zones.energy_tce * 10', 'zones.gdp')),
         ('co2_growth', share('zones.co2_tonnes', 'previous.co2_tonnes') ~ ' - 1'),
         ('green_ratio', 'zones.green_ratio'),
         ('employment_net_increase', 'zones.employees - previous.employees'),

@@ -1,5 +1,5 @@
 {#- Enterprise resolution: one report per enterprise (USCC) and reporting year, the later submission when a year was
-    filed twice under different filing ids, with the labels the enterprise held in that year. Every evaluation mart
+    filed twice under different filing ids, with the labels the enterprise held at the end of that year. Every evaluation mart
     starts here, so no enterprise is counted twice in a year. -#}
 with filings as (
     -- what the evaluations read; names, contact data and lineage stay in the fact
@@ -32,7 +32,8 @@ with filings as (
         patent_applications,
         invention_grants,
         valid_invention_patents,
-        class2_ip
+        class2_ip,
+        amount_unit_suspect
     from {{ ref('int_enterprise__latest_filings') }}
 ),
 
@@ -41,21 +42,22 @@ reports as (
 ),
 
 certificates as (
+    -- a grant date before the enterprise was founded is a filing error: flagged in the labels, never counted
     select uscc, valid_from, valid_to
     from {{ ref('int_enterprise__labels') }}
     where label = 'hte'
+        and not granted_before_established
 ),
 
 certified_years as (
-    -- a certificate valid on any day of the reporting year
+    -- a certificate valid on 31 December of the reporting year
     select distinct
         reports.uscc,
         reports.period
     from reports
     inner join certificates
         on certificates.uscc = reports.uscc
-        and certificates.valid_from <= {{ year_end('reports.period') }}
-        and certificates.valid_to >= {{ year_start('reports.period') }}
+        and {{ held_at_year_end('certificates.valid_from', 'certificates.valid_to', 'reports.period') }}
 ),
 
 final as (

@@ -1,5 +1,7 @@
 {#- The labels an enterprise held and when, one row per label and validity period (both dates inclusive):
     - hte: a 高新技术企业 certificate, valid var('hte_certificate_valid_years') years from its grant date (§4.2);
+      granted_before_established flags a grant date before the enterprise's founding date, and such a
+      certificate is never counted as held;
     - sme: a 科技型中小企业 registration, valid for the reporting year it was made in (§5: registration is yearly);
     - listed: consecutive reporting years reported as listed, from 1 January of the first to 31 December of the last.
     Every filing counts, so a certificate reported only in an earlier year still covers the years it is valid. -#}
@@ -15,7 +17,9 @@ certificates as (
         hte_cert_date as valid_from,
         {{ add_days(add_years('hte_cert_date', var('hte_certificate_valid_years')), -1) }} as valid_to,
         min(period) as first_reported_period,
-        max(period) as last_reported_period
+        max(period) as last_reported_period,
+        -- a certificate granted before the enterprise was founded (as any of its filings dates the founding)
+        coalesce(hte_cert_date < max(established_on), false) as granted_before_established
     from filings
     where hte_cert_date is not null
     group by uscc, hte_cert_no, hte_cert_date
@@ -29,7 +33,8 @@ registrations as (
         {{ year_start('period') }} as valid_from,
         {{ year_end('period') }} as valid_to,
         period as first_reported_period,
-        period as last_reported_period
+        period as last_reported_period,
+        false as granted_before_established
     from filings
     where sme_reg_no is not null
     group by uscc, period
@@ -58,7 +63,8 @@ listings as (
         {{ year_start('min(period)') }} as valid_from,
         {{ year_end('max(period)') }} as valid_to,
         min(period) as first_reported_period,
-        max(period) as last_reported_period
+        max(period) as last_reported_period,
+        false as granted_before_established
     from listing_runs
     group by uscc, run
 ),
@@ -80,7 +86,8 @@ final as (
         valid_from,
         valid_to,
         first_reported_period,
-        last_reported_period
+        last_reported_period,
+        granted_before_established
     from labels
 )
 

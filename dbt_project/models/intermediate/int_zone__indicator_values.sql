@@ -4,14 +4,27 @@
     One row per zone and year, one column per indicator (the list is macro zone_indicators); which version weighs
     which indicator is ref_zone_weights. -#}
 {%- set indicators = zone_indicators() -%}
+{%- set unit_suspect = 'coalesce(amount_unit_suspect, false)' -%}
 
 with zones as (
     select * from {{ ref('int_zone__annual') }}
 ),
 
-enterprises as (
+reports as (
     select * from {{ ref('int_enterprise__annual') }}
-    where zone_code is not null
+),
+
+enterprises as (
+    -- 5.6 counts firms listed in the year: reported listed, and reported not listed the year before (without a
+    -- report of the year before, the listing year is unknown and the firm is not counted)
+    select
+        reports.*,
+        coalesce(reports.listed and not previous.listed, false) as newly_listed
+    from reports
+    left join reports as previous
+        on previous.uscc = reports.uscc
+        and previous.period = reports.period - 1
+    where reports.zone_code is not null
 ),
 
 contracts as (
@@ -32,13 +45,17 @@ enterprise_totals as (
         sum(invention_grants) as invention_grants,
         sum(case when sme_registered then 1 else 0 end) as sme_registered,
         sum(case when holds_hte_certificate then 1 else 0 end) as hte_enterprises,
-        sum(case when holds_hte_certificate then coalesce(exports, 0) else 0 end) as hte_exports,
-        sum(case when listed then 1 else 0 end) as listed_enterprises,
+        -- amounts of a report flagged amount_unit_suspect (元 under a 千元 header) enter no sum or amount test
+        sum(case when holds_hte_certificate and not {{ unit_suspect }} then coalesce(exports, 0) else 0 end) as hte_exports,
+        sum(case when newly_listed then 1 else 0 end) as listed_enterprises,
         -- 5.3 and 5.7: 内部研发投入强度达5% (and 营业收入超5亿元)
-        sum(case when {{ share_at_least('rd_expense', 'revenue', var('zone_rd_intensity_threshold')) }}
+        sum(case when not {{ unit_suspect }}
+            and {{ share_at_least('rd_expense', 'revenue', var('zone_rd_intensity_threshold')) }}
             then revenue else 0 end) as rd5_revenue,
-        sum(case when {{ share_at_least('rd_expense', 'revenue', var('zone_rd_intensity_threshold')) }}
-            and revenue > {{ var('zone_large_enterprise_revenue_thousand_yuan') }} then 1 else 0 end) as rd5_large_enterprises
+        sum(case when not {{ unit_suspect }}
+            and {{ share_at_least('rd_expense', 'revenue', var('zone_rd_intensity_threshold')) }}
+            and revenue > {{ var('zone_large_enterprise_revenue_thousand_yuan') }} then 1 else 0 end) as rd5_large_enterprises,
+        sum(case when {{ unit_suspect }} then 1 else 0 end) as records_excluded_unit_suspect
     from enterprises
     group by zone_code, period
 ),
@@ -71,8 +88,10 @@ measured as (
         zones.zone_code,
         zones.period,
         {%- for key, expression in indicators %}
-        cast({{ expression }} as double) as {{ key }}{{ "," if not loop.last }}
+        cast({{ expression }} as double) as {{ key }},
         {%- endfor %}
+        cast(coalesce(enterprise_totals.records_excluded_unit_suspect, 0) as {{ dbt.type_bigint() }})
+            as records_excluded_unit_suspect
     from zones
     left join zones as previous
         on previous.zone_code = zones.zone_code

@@ -18,6 +18,7 @@ latest_certificates as (
             row_number() over (partition by uscc order by valid_from desc, reference_no desc) as recency
         from labels
         where label = 'hte'
+            and not granted_before_established
     ) ranked
     where recency = 1
 ),
@@ -83,8 +84,7 @@ enterprises as (
         latest.period as last_period,
         -- labels in the latest reporting year
         coalesce(
-            latest_certificates.valid_from <= {{ year_end('latest.period') }}
-            and latest_certificates.valid_to >= {{ year_start('latest.period') }},
+            {{ held_at_year_end('latest_certificates.valid_from', 'latest_certificates.valid_to', 'latest.period') }},
             false
         ) as is_hte,
         latest_certificates.reference_no as hte_cert_no,

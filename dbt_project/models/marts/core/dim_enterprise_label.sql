@@ -20,6 +20,7 @@ final as (
         labels.reference_no,
         labels.valid_from,
         labels.valid_to,
+        labels.granted_before_established,
         -- audit
         labels.first_reported_period,
         labels.last_reported_period

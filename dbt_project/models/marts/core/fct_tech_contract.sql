@@ -30,9 +30,13 @@ typed as (
     select
         filings.*,
         contract_types.contract_type_key,
-        -- before the Civil Code a licence was registered and counted as a transfer (domain-rules §8)
+        -- a licence signed before the Civil Code took effect (2021-01-01) counts as a transfer (domain-rules §8);
+        -- the signing date decides, the reporting year only where the signing date is missing
         case
-            when filings.period < contract_types.valid_from_year then contract_types.reported_as_before_2021
+            when coalesce(
+                filings.signed_on < {{ year_start('contract_types.valid_from_year') }},
+                filings.period < contract_types.valid_from_year
+            ) then contract_types.reported_as_before_2021
             else filings.contract_type
         end as contract_type_reported
     from filings

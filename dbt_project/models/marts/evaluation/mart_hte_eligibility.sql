@@ -1,5 +1,7 @@
 {#- 高新技术企业认定条件 (国科发火〔2016〕32号 art. 11, domain-rules §4.1), one row per enterprise and reporting year:
-    each criterion the filings allow to compute, measured, with its threshold and whether it holds.
+    each criterion the filings allow to compute, measured, with its threshold and whether it holds. A criterion
+    whose inputs are missing fails: an R&D window with fewer filed years than the enterprise's age requires
+    (rd_ratio_status insufficient_filings), or no revenue in the latest year (revenue_missing), gives no ratio.
     Not computable from filings, hence not in `eligible`: the innovation-ability score (§4.2), whether the IP plays
     a core supporting role, the 183-day rule for staff, outsourced R&D at 80%, and accident/violation records. -#}
 with reports as (
@@ -15,10 +17,16 @@ tech_fields as (
 ),
 
 windowed as (
-    -- the R&D window: this reporting year and the ones before it, fewer where the enterprise has fewer
+    -- the R&D window: this reporting year and the ones before it. It holds the years with both revenue and R&D
+    -- filed; the years it must hold are the window's, fewer only for an enterprise founded less long ago (§4.1(5)).
     select
         reports.*,
-        count(*) over rd_window as rd_window_years,
+        count(case when reports.revenue is not null and reports.rd_expense is not null then 1 end)
+            over rd_window as rd_window_years,
+        least(
+            {{ var('hte_rd_window_years') }},
+            greatest(1, coalesce(reports.period - extract(year from reports.established_on) + 1, {{ var('hte_rd_window_years') }}))
+        ) as rd_window_years_required,
         sum(rd_expense) over rd_window as rd_expense_window,
         sum(rd_expense_domestic) over rd_window as rd_expense_domestic_window,
         sum(revenue) over rd_window as revenue_window
@@ -31,21 +39,28 @@ windowed as (
 ),
 
 banded as (
-    -- the band of the latest year's revenue: the lowest band whose (inclusive) upper bound it does not exceed
+    -- the band of the latest year's revenue: the lowest band whose (inclusive) upper bound it does not exceed;
+    -- no revenue, no band
     select
         windowed.filing_id,
         min(rd_bands.band) as rd_revenue_band
     from windowed
     inner join rd_bands
-        on rd_bands.revenue_upper_thousand_yuan is null
-        or windowed.revenue <= rd_bands.revenue_upper_thousand_yuan
+        on windowed.revenue is not null
+        and (rd_bands.revenue_upper_thousand_yuan is null or windowed.revenue <= rd_bands.revenue_upper_thousand_yuan)
     group by windowed.filing_id
 ),
 
 measured as (
     select
         windowed.*,
-        {{ days_between('windowed.established_on', year_end('windowed.period')) }} as registration_age_days,
+        -- at the application, made in the year after the reporting year: at the earliest on its 1 January
+        {{ days_between('windowed.established_on', year_start('windowed.period + 1')) }} as registration_age_days,
+        case
+            when windowed.revenue is null then 'revenue_missing'
+            when windowed.rd_window_years < windowed.rd_window_years_required then 'insufficient_filings'
+            else 'computed'
+        end as rd_ratio_status,
         coalesce(windowed.valid_invention_patents, 0) + coalesce(windowed.class2_ip, 0) as ip_items,
         tech_fields.tech_field is not null as tech_field_listed,
         banded.rd_revenue_band,
@@ -63,8 +78,10 @@ checked as (
         {{ at_least('ip_items', var('hte_min_ip_items')) }} as ip_pass,
         tech_field_listed as tech_field_pass,
         {{ share_at_least('st_staff', 'employees', var('hte_min_st_staff_ratio')) }} as st_staff_ratio_pass,
-        {{ share_at_least('rd_expense_window', 'revenue_window', 'min_rd_ratio') }} as rd_ratio_pass,
-        {{ share_at_least('rd_expense_domestic_window', 'rd_expense_window', var('hte_min_domestic_rd_share')) }}
+        rd_ratio_status = 'computed'
+            and {{ share_at_least('rd_expense_window', 'revenue_window', 'min_rd_ratio') }} as rd_ratio_pass,
+        rd_window_years >= rd_window_years_required
+            and {{ share_at_least('rd_expense_domestic_window', 'rd_expense_window', var('hte_min_domestic_rd_share')) }}
             as domestic_rd_share_pass,
         {{ share_at_least('hightech_revenue', 'revenue', var('hte_min_hightech_revenue_share')) }}
             as hightech_revenue_share_pass
@@ -92,7 +109,7 @@ final as (
             case when not hightech_revenue_share_pass then 'hightech_revenue_share' end
         ) as failed_criteria,
         holds_hte_certificate,
-        -- 1 registration age at the end of the reporting year
+        -- 1 registration age at the application (1 January of the year after the reporting year)
         established_on,
         registration_age_days,
         {{ count_threshold('hte_min_registration_days') }} as registration_age_min_days,
@@ -112,6 +129,8 @@ final as (
         st_staff_ratio_pass,
         -- 5 R&D ratio over the window, threshold by the latest year's revenue band
         rd_window_years,
+        cast(rd_window_years_required as {{ dbt.type_bigint() }}) as rd_window_years_required,
+        rd_ratio_status,
         cast(rd_expense_window as decimal(18, 4)) as rd_expense_window,
         cast(revenue_window as decimal(18, 4)) as revenue_window,
         {{ share('rd_expense_window', 'revenue_window') }} as rd_ratio,

@@ -1,7 +1,8 @@
-{#- 区域创新概览, one row per reporting year and province (with its NBS region): filing enterprises, how many held a
-    高新技术企业 certificate valid in the year or a 科技型中小企业 registration of the year, their revenue and R&D
-    (千元), and technology contracts sold and bought by parties of the province (万元). Region totals are sums of
-    the province rows; recompute R&D intensity from the summed rd_expense and revenue. -#}
+{#- 区域创新概览, one row per reporting year and province (with its NBS region), and one for 境外: filing
+    enterprises, how many held a 高新技术企业 certificate valid at year end or a 科技型中小企业 registration of the
+    year, their revenue and R&D (千元) without the reports flagged amount_unit_suspect (counted in
+    records_excluded_unit_suspect), and technology contracts sold and bought by parties of the province (万元).
+    Region totals are sums of the rows; recompute R&D intensity from the summed rd_expense and revenue. -#}
 with reports as (
     select * from {{ ref('int_enterprise__annual') }}
 ),
@@ -12,6 +13,10 @@ contracts as (
 
 provinces as (
     select province_code, province_name, region from {{ ref('ref_provinces') }}
+    union all
+    -- 境外 (900000): contract parties abroad, so that totals over the rows include cross-border contracts (§8)
+    select division_code, division_name, region from {{ ref('dim_region') }}
+    where level = 'abroad'
 ),
 
 periods as (
@@ -26,8 +31,10 @@ enterprise_totals as (
         count(*) as enterprises,
         sum(case when holds_hte_certificate then 1 else 0 end) as hte_enterprises,
         sum(case when sme_registered then 1 else 0 end) as sme_enterprises,
-        sum(revenue) as revenue,
-        sum(rd_expense) as rd_expense
+        -- a suspected 元-for-千元 amount would count a thousand times over: left out of the sums, and counted
+        sum(case when amount_unit_suspect then null else revenue end) as revenue,
+        sum(case when amount_unit_suspect then null else rd_expense end) as rd_expense,
+        sum(case when amount_unit_suspect then 1 else 0 end) as records_excluded_unit_suspect
     from reports
     group by period, {{ province_of('region_code') }}
 ),
@@ -59,6 +66,8 @@ final as (
         cast(enterprise_totals.revenue as decimal(18, 4)) as revenue,
         cast(enterprise_totals.rd_expense as decimal(18, 4)) as rd_expense,
         {{ share('enterprise_totals.rd_expense', 'enterprise_totals.revenue') }} as rd_intensity,
+        cast(coalesce(enterprise_totals.records_excluded_unit_suspect, 0) as {{ dbt.type_bigint() }})
+            as records_excluded_unit_suspect,
         cast(coalesce(sold.contracts, 0) as {{ dbt.type_bigint() }}) as contracts_sold,
         cast(coalesce(sold.amount, 0) as decimal(18, 4)) as contract_amount_sold,
         cast(coalesce(bought.contracts, 0) as {{ dbt.type_bigint() }}) as contracts_bought,

@@ -1,7 +1,9 @@
 {#- 科技型中小企业评价 (国科发政〔2017〕115号 art. 6-7, 国科火字〔2022〕67号; domain-rules §5), one row per enterprise and
     reporting year, scored on that year's filing. Not checkable from filings, hence assumed: residence and
     audited-accounts taxation, an industry outside the negative list, and no accident or dishonesty record
-    (conditions 1, 3, 4 of §5.1); direct qualification is checked only by a valid 高新技术企业 certificate (§5.3(1)). -#}
+    (conditions 1, 3, 4 of §5.1); direct qualification is checked only by a 高新技术企业 certificate held at year end
+    (§5.3(1)) within the size limits; the other direct routes are not computable (direct_qualified_other_routes
+    is empty). -#}
 with reports as (
     select * from {{ ref('int_enterprise__annual') }}
 ),
@@ -99,7 +101,11 @@ final as (
         -- outcome
         cast(score_st_staff + score_rd + score_ip as integer) as score_total,
         {{ count_threshold('sme_min_score') }} as score_min,
-        holds_hte_certificate as direct_qualified,
+        -- direct qualification still needs conditions 1-4 (§5.3), so an oversize certificate holder is not
+        eligible_size and holds_hte_certificate as direct_qualified,
+        -- the other direct routes (national S&T award, provincial R&D institution, leading a standard) are not
+        -- in the filings: unknown, never assumed either way
+        cast(null as boolean) as direct_qualified_other_routes,
         sme_registered,
         eligible_size and (
             holds_hte_certificate

@@ -1,6 +1,10 @@
 {#- 技术市场 (domain-rules §8): registered technology contracts, 成交额 and 技术交易额 by reporting year, contract type,
     seller type and the flow from the seller's province to the buyer's (境外 = 900000). From 2021 技术许可 is its own
-    type; before 2021 licences are inside 技术转让 (transfer_includes_licensing). Sum any columns up for coarser views. -#}
+    type; licences signed before 2021-01-01 are inside 技术转让 (transfer_includes_licensing). is_cross_province
+    is a flow between two provinces of China; is_cross_border one with a party abroad. Sum any columns up for
+    coarser views. -#}
+{%- set abroad_code = '900000' -%}
+
 with contracts as (
     select * from {{ ref('fct_tech_contract') }}
 ),
@@ -24,7 +28,9 @@ flows as (
         buyer_province_code,
         count(*) as contracts,
         sum(amount) as amount,
-        sum(tech_amount) as tech_amount
+        sum(tech_amount) as tech_amount,
+        -- a transfer that includes licences: one signed before the Civil Code (the split is by signing date)
+        max(case when contract_type_reported <> contract_type then 1 else 0 end) as holds_pre_2021_licences
     from contracts
     group by period, contract_type_reported, seller_type, seller_province_code, buyer_province_code
 ),
@@ -38,13 +44,25 @@ final as (
         flows.seller_province_code,
         flows.buyer_province_code,
         -- attributes
-        coalesce(flows.contract_type = '技术转让' and not periods.licensing_reported_separately, false)
-            as transfer_includes_licensing,
+        coalesce(
+            flows.contract_type = '技术转让'
+            and (not periods.licensing_reported_separately or flows.holds_pre_2021_licences = 1),
+            false
+        ) as transfer_includes_licensing,
         sellers.division_name as seller_province_name,
         sellers.region as seller_region,
         buyers.division_name as buyer_province_name,
         buyers.region as buyer_region,
-        coalesce(flows.seller_province_code <> flows.buyer_province_code, false) as is_cross_province,
+        -- between two provinces of China; a party abroad (900000) makes the contract cross-border instead
+        coalesce(
+            flows.seller_province_code <> flows.buyer_province_code
+            and flows.seller_province_code <> '{{ abroad_code }}' and flows.buyer_province_code <> '{{ abroad_code }}',
+            false
+        ) as is_cross_province,
+        coalesce(
+            (flows.seller_province_code = '{{ abroad_code }}') <> (flows.buyer_province_code = '{{ abroad_code }}'),
+            false
+        ) as is_cross_border,
         -- measures (万元)
         cast(flows.contracts as {{ dbt.type_bigint() }}) as contracts,
         cast(flows.amount as decimal(18, 4)) as amount,
