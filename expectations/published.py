@@ -158,6 +158,15 @@ def dim_zone(gxe: Any) -> list[Any]:
     ]
 
 
+def dim_zone_year(gxe: Any) -> list[Any]:
+    return [
+        no_rows("national_from_approval_until_revocation",
+                "SELECT year, zone_code, approved_year, approved_by_year FROM batch "
+                "WHERE year < coalesce(approved_year, approved_by_year) OR (national_certain <> (approved_by_year <= year))",
+                "a zone is listed from its approval year on, and certain from approved_by_year on"),
+    ]
+
+
 def fct_carrier_annual(gxe: Any) -> list[Any]:
     return [
         unique("one_report_per_carrier_and_year", "uscc", "period"),
@@ -369,6 +378,7 @@ SUITES: tuple[Suite, ...] = (
     model_suite("analytics.dim_region", dim_region),
     model_suite("analytics.dim_tech_field", dim_tech_field),
     model_suite("analytics.dim_zone", dim_zone),
+    model_suite("analytics.dim_zone_year", dim_zone_year),
     model_suite("analytics.fct_carrier_annual", fct_carrier_annual),
     model_suite("analytics.fct_tech_contract", fct_tech_contract),
     model_suite("analytics.fct_zone_annual", fct_zone_annual),

@@ -186,7 +186,25 @@ def _field_problems(fld: Field) -> list[_Problem]:
             _problem(
                 f"division_unknown:{key}",
                 f"regexp_full_match({clean}, '[0-9]{{6}}') AND {clean} NOT IN (SELECT division_code FROM divisions){allowed}",
-                _value_reason(fld, "is no current GB/T 2260 division (dbt_project/seeds/reference/ref_divisions.csv)"),
+                _value_reason(fld, "is no GB/T 2260 division, current or retired (dbt_project/seeds/reference/"
+                                   "ref_divisions.csv, ref_divisions_retired.csv)"),
+            )
+        )
+        # A retired code is valid for the reporting years in which it was a division (an old USCC or a filing of
+        # an earlier year carries it); in any other year the record is quarantined, naming the years it was valid.
+        period = ident("t_period")
+        valid_then = (f"EXISTS (SELECT 1 FROM divisions d WHERE d.division_code = {clean} "
+                      f"AND (d.valid_from_year IS NULL OR d.valid_from_year <= {period}) "
+                      f"AND (d.valid_to_year IS NULL OR {period} <= d.valid_to_year))")
+        years = (f"(SELECT string_agg(CAST(d.valid_from_year AS VARCHAR) || '–' || CAST(d.valid_to_year AS VARCHAR), "
+                 f"', ' ORDER BY d.valid_from_year) FROM divisions d WHERE d.division_code = {clean})")
+        problems.append(
+            _problem(
+                f"division_retired:{key}",
+                f"{clean} IN (SELECT division_code FROM divisions) AND {period} IS NOT NULL AND NOT {valid_then}",
+                f"{_value_reason(fld, 'was a GB/T 2260 division only in ')} || {years} || "
+                f"{literal(', not in the reporting year ')} || CAST({period} AS VARCHAR) || "
+                f"{literal(' (dbt_project/seeds/reference/ref_divisions_retired.csv)')}",
             )
         )
     return problems
@@ -242,8 +260,16 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
 
 @cache
 def division_codes() -> pa.Table:
-    """The GB/T 2260 division codes a region field may carry, as a one-column table (`division_code`)."""
-    return pa.table({"division_code": [r["division_code"] for r in rows("ref_divisions")]})
+    """The GB/T 2260 division codes a region field may carry, with the years each is valid (`division_code`,
+    `valid_from_year`, `valid_to_year`; empty: open): the current divisions in every year, the retired ones in the
+    years they were divisions."""
+    current = rows("ref_divisions")
+    retired = rows("ref_divisions_retired")
+    return pa.table({
+        "division_code": pa.array([r["division_code"] for r in current] + [r["division_code"] for r in retired], pa.string()),
+        "valid_from_year": pa.array([None] * len(current) + [int(r["valid_from_year"]) for r in retired], pa.int64()),
+        "valid_to_year": pa.array([None] * len(current) + [int(r["valid_to_year"]) for r in retired], pa.int64()),
+    })
 
 
 def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -> TypedBatch:

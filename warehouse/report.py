@@ -37,7 +37,7 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str, *params) -> pd.DataFrame:
 def _zone_ranking(con, period: int) -> go.Figure:
     zones = _query(con, """
         select zone_name, region, score_total, rank, bottom_decile
-        from analytics.mart_zone_evaluation where period = ? order by rank""", period)
+        from analytics.mart_zone_evaluation where period = ? and rank is not null order by rank""", period)
     colours = [BOTTOM_DECILE_COLOUR if flag else OTHER_ZONE_COLOUR for flag in zones["bottom_decile"]]
     # Zone names can come from filings (zones missing from the reference); Plotly reads tags in labels, so the
     # names go in as escaped text and show as delivered.

@@ -12,7 +12,7 @@ from tests.support import CORRECTED_HIGHTECH_REVENUE, CORRECTED_REVENUE, Correct
 pytestmark = pytest.mark.slow
 
 PUBLISHED = [
-    "dim_region", "dim_zone", "dim_enterprise", "dim_enterprise_label", "dim_carrier", "dim_period", "dim_tech_field",
+    "dim_region", "dim_zone", "dim_zone_year", "dim_enterprise", "dim_enterprise_label", "dim_carrier", "dim_period", "dim_tech_field",
     "dim_industry", "dim_contract_type", "fct_enterprise_annual", "fct_carrier_annual", "fct_tech_contract",
     "fct_zone_annual", "mart_hte_eligibility", "mart_sme_evaluation", "mart_incubator_criteria",
     "mart_zone_evaluation", "mart_zone_indicator_scores", "mart_tech_market", "mart_region_summary",
@@ -45,6 +45,27 @@ def test_marts_evaluate_every_enterprise_year_and_rank_every_zone(published_samp
     for period, zones, best, within_scale, bottom in ranks:
         assert best == 1 and within_scale
         assert 0 < bottom <= zones // 10 + 1, (period, zones, bottom)
+
+
+def test_the_zones_of_a_year_are_one_query_and_incomplete_zones_are_listed_but_not_ranked(
+        published_sample: PublishedSample):
+    serving = published_sample.home / "warehouse" / "serving.duckdb"
+    counts = dict(query(serving, "SELECT year, count(*) FROM analytics.dim_zone_year "
+                                 "WHERE in_reference AND year IN (2020, 2022) GROUP BY year"))
+    assert counts == {2020: 169, 2022: 173}
+    # Every zone national in an evaluated year is listed; a zone not rankable has no rank and is never bottom.
+    unlisted = query(serving, """SELECT y.year, y.zone_code FROM analytics.dim_zone_year y
+                                 WHERE y.year IN (SELECT period FROM analytics.mart_zone_evaluation)
+                                 AND y.zone_code NOT IN (SELECT zone_code FROM analytics.mart_zone_evaluation e
+                                                         WHERE e.period = y.year)""")
+    assert unlisted == []
+    wrong = query(serving, """SELECT zone_code, period FROM analytics.mart_zone_evaluation
+                              WHERE ranking_status <> 'ranked' AND (rank IS NOT NULL OR bottom_decile)""")
+    assert wrong == []
+    # Ranked exactly when the coverage reaches the threshold (var zone_rank_min_coverage, 0.85).
+    misranked = query(serving, """SELECT zone_code, period, coverage FROM analytics.mart_zone_evaluation
+                                  WHERE (rank IS NOT NULL) <> (coverage >= 0.85)""")
+    assert misranked == []
 
 
 def test_a_later_revision_of_an_older_year_replaces_its_fact_row_and_its_evaluation(corrected_sample: CorrectedYear):

@@ -166,6 +166,11 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
             "UPDATE analytics.fct_tech_contract SET tech_amount = amount + 1 WHERE "
             + first("analytics.fct_tech_contract", "amount IS NOT NULL")], "contract_ranges_and_rules"),
     },
+    "dim_zone_year": {
+        "a zone listed before its approval": ([
+            "UPDATE analytics.dim_zone_year SET year = coalesce(approved_year, approved_by_year) - 1 WHERE "
+            + first("analytics.dim_zone_year")], "national_from_approval_until_revocation"),
+    },
     "fct_zone_annual": {
         "a zone's year filed twice": ([again("analytics.fct_zone_annual", "filing_id || '-AGAIN' AS filing_id")],
                                       "one_report_per_zone_and_year"),

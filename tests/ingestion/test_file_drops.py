@@ -152,3 +152,17 @@ def test_a_region_code_that_is_no_division_is_quarantined(reports, write):
     (bad,) = result.quarantined.to_pylist()
     assert bad["rule"] == "division_unknown:region_code" and "'999999'" in bad["reason"]
     assert result.landed.num_rows == 2
+
+
+def test_a_retired_region_code_lands_for_the_years_it_was_a_division_and_is_quarantined_after(reports, write):
+    # 110103 崇文区 was merged into 东城区 in 2010: valid 1980–2009 in the historical table (ref_divisions_retired).
+    frame = reports.head(2).copy()
+    frame["region_code"] = frame["region_code"].astype(object)
+    frame.loc[frame.index[0], ["region_code", "period"]] = ["110103", 2009]
+    frame.loc[frame.index[1], ["region_code", "period"]] = ["110103", 2012]
+    _, result = typed(write(frame))
+    assert result.landed.column("region_code").to_pylist() == ["110103"]
+    assert result.landed.column("period").to_pylist() == [2009]
+    (bad,) = result.quarantined.to_pylist()
+    assert bad["rule"] == "division_retired:region_code"
+    assert "'110103' was a GB/T 2260 division only in 1980–2009, not in the reporting year 2012" in bad["reason"]

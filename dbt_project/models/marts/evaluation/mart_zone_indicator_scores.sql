@@ -1,7 +1,8 @@
 {#- 国家高新区综合评价 second-level indicator scores, one row per evaluation version, zone, reporting year and
     indicator. Each zone with a national status in the year is evaluated against the others of that year:
     - normalised_score: min-max over the zones evaluated, 1 for the best and 0 for the worst (reversed where lower
-      is better); 1 for every zone where all are equal; 0 for a zone without a value;
+      is better); 1 for every zone where all are equal; empty for a zone without a value (it is not
+      scored 0: mart_zone_evaluation scores a zone over the indicators it has);
     - points: normalised_score x the indicator's share of its first-level weight (its weight over the weights of
       the indicators computed in that first-level indicator), so a zone's points sum to at most 100.
     The official method of scoring an indicator is not in domain-rules §6; this normalisation is this project's. -#}
@@ -77,7 +78,7 @@ normalised as (
     select
         bounded.*,
         case
-            when value is null then 0
+            when value is null then null
             when highest = lowest then 1
             when higher_is_better then (value - lowest) / (highest - lowest)
             else (highest - value) / (highest - lowest)
