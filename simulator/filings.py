@@ -37,6 +37,12 @@ PARTY_TYPES = list(SELLER_MIX)  # the same four types in both mixes
 FOREIGN_SHARE_OF_OTHER = 0.3  # of parties typed 其他, those abroad (region code 900000)
 CONTRACT_TYPE_MIX = {"技术服务": 0.46, "技术开发": 0.34, "技术咨询": 0.12, "技术转让": 0.05, "技术许可": 0.03}
 LICENSING_SEPARATE_FROM = 2021  # 技术许可 is its own type under the Civil Code (domain-rules §8)
+# Contracts by technology field (全国技术市场统计, ref_tech_market_fields). Only the order of the first three is
+# published (2020 H1 快报: 电子信息, 城市建设与社会发展, 先进制造); the weights are assumptions.
+TECH_MARKET_FIELD_MIX = {
+    "电子信息": 0.30, "城市建设与社会发展": 0.17, "先进制造": 0.15, "生物、医药和医疗器械": 0.07, "新能源与高效节能": 0.07,
+    "环境保护与资源综合利用": 0.06, "现代交通": 0.06, "新材料及其应用": 0.05, "农业": 0.04, "航空航天": 0.02, "核应用": 0.01,
+}
 DELIVERY_ORDER = [("_province", "ascending"), ("_day", "ascending"), ("submitted_at", "ascending")]
 
 
@@ -371,7 +377,8 @@ def contract_records(
                    ).take(order)
     contract_no = np.hstack([digits(np.full(n, year), 4), digits(d["registry_region"], 6), digits(np.arange(n), 8)])
     ip_types = [r["ip_type"] for r in rows("ref_ip_types")]
-    tech_fields = [r["tech_field"] for r in rows("ref_tech_fields")]
+    tech_fields = [r["tech_market_field"] for r in rows("ref_tech_market_fields")]
+    field_weights = [TECH_MARKET_FIELD_MIX[f] for f in tech_fields]
     return pa.table(
         {
             **_common(text("CON-", contract_no), year, d["day"], d["seconds"]),
@@ -385,7 +392,7 @@ def contract_records(
             **pool.columns("buyer", d["buyer"], d["buyer_kind"], d["buyer_region"]),
             "amount": d["amount"],
             "tech_amount": np.round(d["amount"] * rng.beta(8, 2, n), 2),
-            "tech_field": _pick(tech_fields, rng.integers(0, len(tech_fields), n)),
+            "tech_field": _pick(tech_fields, rng.choice(len(tech_fields), size=n, p=field_weights)),
             "ip_type": _pick(ip_types, rng.integers(0, len(ip_types), n)),
             "_province": d["province"],
             "_day": d["day"],
