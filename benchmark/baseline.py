@@ -51,7 +51,7 @@ from ingestion.file_drops import (
 )
 from ingestion.landing import LEDGER_COLUMNS, scan_landing
 from ingestion.sql import ident, literal
-from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, division_codes, typing_sql
+from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, code_lists, division_codes, typing_sql
 from warehouse.publish import (
     PERSONAL_COLUMNS,
     PUBLISHED_SCHEMAS,
@@ -246,6 +246,8 @@ class Baseline:
         lineage = ", ".join(LINEAGE_KEYS)
         con.execute(f"CREATE OR REPLACE TEMP TABLE src AS SELECT {', '.join(map(ident, keys))}, "
                     f"{_clean_sql(family, keys)}, {lineage} FROM {relation} text")
+        for name, codes in code_lists(family).items():
+            con.register(name, codes)
         con.execute(f"CREATE OR REPLACE TEMP TABLE checked AS {typing_sql(family, set(keys), factors)}")
         typed = ", ".join(f"{ident('t_' + f.key)}" for f in family.fields)
         con.execute(f"INSERT INTO raw.{family.name}_files SELECT {typed}, {lineage} FROM checked WHERE NOT _bad")

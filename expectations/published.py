@@ -147,6 +147,10 @@ def dim_tech_field(gxe: Any) -> list[Any]:
     return dimension("tech_field", "tech_field_key")
 
 
+def dim_tech_market_field(gxe: Any) -> list[Any]:
+    return dimension("tech_market_field", "tech_market_field_key")
+
+
 def dim_zone(gxe: Any) -> list[Any]:
     return [
         *dimension("zone_code", "zone_key"),
@@ -247,7 +251,7 @@ def mart_sme_evaluation(gxe: Any) -> list[Any]:
 
 
 def mart_tech_market(gxe: Any) -> list[Any]:
-    key = "period, contract_type, seller_type, seller_province_code, buyer_province_code"
+    key = "period, contract_type, seller_type, seller_province_code, buyer_province_code, tech_market_field_key"
     return [
         in_set("known_regions", REGIONS, "seller_region", "buyer_region"),
         within("at_least_one_contract", 1, None, key, "contracts"),
@@ -377,6 +381,7 @@ SUITES: tuple[Suite, ...] = (
     model_suite("analytics.dim_period", dim_period),
     model_suite("analytics.dim_region", dim_region),
     model_suite("analytics.dim_tech_field", dim_tech_field),
+    model_suite("analytics.dim_tech_market_field", dim_tech_market_field),
     model_suite("analytics.dim_zone", dim_zone),
     model_suite("analytics.dim_zone_year", dim_zone_year),
     model_suite("analytics.fct_carrier_annual", fct_carrier_annual),

@@ -46,7 +46,8 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
     "incubator": {"carrier_type": ("ref_carrier_types", "carrier_type"), "level": ("ref_carrier_levels", "level"),
                   "zone_code": ("ref_zones", "zone_code")},
     "contract": {"contract_type": ("ref_contract_types", "contract_type"), "seller_type": ("ref_party_types", "party_type"),
-                 "buyer_type": ("ref_party_types", "party_type"), "tech_field": ("ref_tech_fields", "tech_field"),
+                 "buyer_type": ("ref_party_types", "party_type"),
+                 "tech_field": ("ref_tech_market_fields", "tech_market_field"),
                  "ip_type": ("ref_ip_types", "ip_type")},
     "zone": {"zone_code": ("ref_zones", "zone_code"), "province_code": ("ref_provinces", "province_code")},
 }

@@ -72,6 +72,7 @@ class Field:
     uscc: bool = False  # an 18-character unified social credit code
     division: bool = False  # a 6-digit GB/T 2260 code of a current division
     foreign_ok: bool = False  # may also be FOREIGN_REGION, the code parties abroad carry
+    codes: tuple[str, str] | None = None  # (reference seed, its column) listing every value the field may hold
     personal: bool = False  # personal data: landed for the record, never published
     description: str = ""
 
@@ -254,7 +255,8 @@ CONTRACT = Family(
         Field("buyer_region_code", "买方所在地", Kind.TEXT, division=True, foreign_ok=True),
         _money("amount", "成交金额", unit="万元", minimum=0.0001),
         _money("tech_amount", "技术交易额", unit="万元", minimum=0),
-        Field("tech_field", "技术领域", Kind.TEXT),
+        # 全国技术市场统计's 11 fields, not the 8 high-tech fields enterprises file (domain-additions §2)
+        Field("tech_field", "技术领域", Kind.TEXT, codes=("ref_tech_market_fields", "tech_market_field")),
         Field("ip_type", "知识产权类型", Kind.TEXT),
     ),
     not_greater=(Rule("tech_amount", "amount"), Rule("signed_on", "registered_on")),

@@ -207,7 +207,31 @@ def _field_problems(fld: Field) -> list[_Problem]:
                 f"{literal(' (dbt_project/seeds/reference/ref_divisions_retired.csv)')}",
             )
         )
+    if fld.codes:
+        seed, _ = fld.codes
+        problems.append(
+            _problem(
+                f"code_unknown:{key}",
+                f"{typed} IS NOT NULL AND {typed} NOT IN (SELECT code FROM {ident(_code_relation(fld))})",
+                _value_reason(fld, f"is not in the code list (dbt_project/seeds/reference/{seed}.csv)"),
+            )
+        )
     return problems
+
+
+def _code_relation(fld: Field) -> str:
+    return f"codes_{fld.key}"
+
+
+@cache
+def code_list(seed: str, column: str) -> pa.Table:
+    """The values a coded field may hold, from its reference seed, as a one-column table (`code`)."""
+    return pa.table({"code": pa.array([r[column] for r in rows(seed)], pa.string())})
+
+
+def code_lists(family: Family) -> dict[str, pa.Table]:
+    """The relations `typing_sql` reads the coded fields' lists from, by name: register them before running it."""
+    return {_code_relation(fld): code_list(*fld.codes) for fld in family.fields if fld.codes}
 
 
 def _time_problems() -> list[_Problem]:
@@ -285,6 +309,8 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
         present = set(text.column_names) - set(LINEAGE_KEYS)
         con.register("src", with_clean_columns(text, [f for f in family.fields if f.key in present]))
         con.register("divisions", division_codes())
+        for name, codes in code_lists(family).items():
+            con.register(name, codes)
         con.execute(f"CREATE TEMP TABLE checked AS {typing_sql(family, present, unit_factors)}")
         lineage = ", ".join(LINEAGE_KEYS)
         typed = ", ".join(f"{ident('t_' + f.key)} AS {ident(f.key)}" for f in family.fields)

@@ -29,11 +29,30 @@ from simulator.world import (
 )
 
 HTE_CERT_YEARS = 3  # a high-tech enterprise certificate is valid 3 years (domain-rules §4)
-SME_MAX_EMPLOYEES, SME_MAX_REVENUE = 500, 200_000  # 科技型中小企业 size limits: 500 staff, 2亿元 = 200,000 千元
+# 科技型中小企业 (domain-rules §5.1): at most 500 staff, 2亿元 (200,000 千元) revenue and 2亿元 total assets, and S&T
+# staff of at least 10% (below it the S&T-staff score is 0, which excludes).
+SME_MAX_EMPLOYEES, SME_MAX_REVENUE, SME_MAX_ASSETS, SME_MIN_ST_SHARE = 500, 200_000, 200_000, 0.10
 CHINA_OFFSET_S = 8 * 3600
-SELLER_MIX = {"企业": 0.70, "高等院校": 0.09, "科研机构": 0.13, "其他": 0.08}
+# Sellers by number of contracts, 2020 H1 全国技术市场快报 (domain-additions §2): 企业法人 94,243, 高等院校 23,508 and
+# 科研机构 13,298 of 136,434 contracts; 其他 the rest.
+SELLER_MIX = {"企业": 94_243 / 136_434, "高等院校": 23_508 / 136_434, "科研机构": 13_298 / 136_434,
+              "其他": 5_385 / 136_434}
 BUYER_MIX = {"企业": 0.86, "高等院校": 0.02, "科研机构": 0.04, "其他": 0.08}
 PARTY_TYPES = list(SELLER_MIX)  # the same four types in both mixes
+# Sellers' shares of contract value, 2020 (shared/seeds/003: 企业 2.58万亿元 = 91.4% of 成交额; 高校院所 1672.8亿元 of
+# the year's 28,252亿元, ref_national_figures.csv); 其他 the rest. Each type's contracts are worth on average its
+# share of value over its share of contracts.
+SELLER_VALUE_SHARE = {"企业": 0.914, "高校院所": 1_672.8 / 28_252}
+SELLER_VALUE_SHARE["其他"] = 1 - sum(SELLER_VALUE_SHARE.values())
+# Buyers in the seller's province, among buyers that are enterprises or institutions: an assumption, the references
+# publish no in-province share (domain-additions §2: NOT FOUND).
+LOCAL_BUYER_SHARE = 0.65
+# Contracts by technology field (全国技术市场统计, ref_tech_market_fields). Only the order of the first three is
+# published (2020 H1 快报: 电子信息, 城市建设与社会发展, 先进制造); the weights are assumptions.
+TECH_MARKET_FIELD_MIX = {
+    "电子信息": 0.30, "城市建设与社会发展": 0.17, "先进制造": 0.15, "生物、医药和医疗器械": 0.07, "新能源与高效节能": 0.07,
+    "环境保护与资源综合利用": 0.06, "现代交通": 0.06, "新材料及其应用": 0.05, "农业": 0.04, "航空航天": 0.02, "核应用": 0.01,
+}
 FOREIGN_SHARE_OF_OTHER = 0.3  # of parties typed 其他, those abroad (region code 900000)
 CONTRACT_TYPE_MIX = {"技术服务": 0.46, "技术开发": 0.34, "技术咨询": 0.12, "技术转让": 0.05, "技术许可": 0.03}
 LICENSING_SEPARATE_FROM = 2021  # 技术许可 is its own type under the Civil Code (domain-rules §8)
@@ -143,7 +162,7 @@ def enterprise_reports(rng: np.random.Generator, world: World, year: int) -> Fil
 
     age = year - e["first_year"]
     employees = np.maximum(1, np.round(e["size"] * (1 + e["growth"]) ** age * rng.lognormal(0, 0.05, n))).astype(np.int64)
-    st_staff = np.floor(employees * np.clip(rng.beta(3, 5, n), 0.02, 1)).astype(np.int64)
+    st_staff = np.minimum(employees, np.round(employees * e["st_share"] * rng.lognormal(0, 0.1, n))).astype(np.int64)
     rd_staff = np.floor(st_staff * rng.beta(5, 3, n)).astype(np.int64)
     graduates = np.floor(employees * rng.beta(4, 4, n)).astype(np.int64)
     revenue = np.round(employees * rng.lognormal(np.log(900), 0.7, n), 1)  # 千元
@@ -151,7 +170,10 @@ def enterprise_reports(rng: np.random.Generator, world: World, year: int) -> Fil
     founded = e["established_on"].astype("datetime64[Y]").astype(np.int64) + 1970
     is_hte = e["is_hte"] & (year - founded >= 1)  # registered a year before it can apply
     cert_year = year - (year - e["hte_offset"]) % HTE_CERT_YEARS
-    is_sme = e["wants_sme"] & (employees <= SME_MAX_EMPLOYEES) & (revenue <= SME_MAX_REVENUE)
+    total_assets = np.round(revenue * rng.lognormal(0.2, 0.5, n), 1)
+    # Registration needs the size caps and some S&T staff (a zero S&T-staff score excludes, domain-rules §5.1).
+    is_sme = (e["wants_sme"] & (employees <= SME_MAX_EMPLOYEES) & (revenue <= SME_MAX_REVENUE)
+              & (total_assets <= SME_MAX_ASSETS) & (st_staff >= SME_MIN_ST_SHARE * employees))
     region = world.places.division[e["county"]]
     zone = _if_open(world, year, e["zone"])
     seq7 = digits(e["seq"], 7)
@@ -179,7 +201,7 @@ def enterprise_reports(rng: np.random.Generator, world: World, year: int) -> Fil
             "net_profit": np.round(revenue * rng.normal(0.06, 0.08, n), 1),
             "taxes_paid": np.round(revenue * rng.uniform(0.01, 0.06, n), 1),
             "exports": np.round(revenue * np.where(rng.random(n) < 0.2, rng.uniform(0, 0.5, n), 0), 1),
-            "total_assets": np.round(revenue * rng.lognormal(0.2, 0.5, n), 1),
+            "total_assets": total_assets,
             "total_cost": np.round(revenue * rng.uniform(0.7, 1.0, n), 1),
             "rd_expense": rd_expense,
             "rd_expense_domestic": np.round(rd_expense * rng.beta(12, 1, n), 1),
@@ -331,16 +353,51 @@ class _PartyPool:
         }
 
 
+def _in_province(rng: np.random.Generator, chosen: np.ndarray, province: np.ndarray, weight: np.ndarray,
+                 target: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """`chosen` (indices into members), but where `wanted` a member of province `target` instead, picked with chances
+    in proportion to `weight`, if that province has members."""
+    order = np.argsort(province, kind="stable")
+    cumulative = np.cumsum(weight[order])
+    lo = np.searchsorted(province[order], target, "left")
+    hi = np.searchsorted(province[order], target, "right")
+    start = np.where(lo > 0, cumulative[np.maximum(lo - 1, 0)], 0.0)
+    end = cumulative[np.maximum(hi - 1, 0)]
+    pick = np.searchsorted(cumulative, start + rng.random(len(chosen)) * (end - start), "right")
+    pick = np.clip(pick, lo, np.maximum(hi - 1, lo))
+    return np.where(wanted & (hi > lo), order[np.minimum(pick, len(order) - 1)], chosen)
+
+
+def _value_factor(kind: np.ndarray) -> np.ndarray:
+    """Each seller type's average contract value against the average contract (SELLER_VALUE_SHARE, SELLER_MIX)."""
+    institution = SELLER_MIX["高等院校"] + SELLER_MIX["科研机构"]
+    factor = {"企业": SELLER_VALUE_SHARE["企业"] / SELLER_MIX["企业"],
+              "高等院校": SELLER_VALUE_SHARE["高校院所"] / institution,
+              "科研机构": SELLER_VALUE_SHARE["高校院所"] / institution,
+              "其他": SELLER_VALUE_SHARE["其他"] / SELLER_MIX["其他"]}
+    return np.array([factor[t] for t in PARTY_TYPES])[kind]
+
+
 def contract_records(
     rng: np.random.Generator, world: World, year: int, filed: Filed, count: int, total_wan: float
 ) -> pa.Table:
     """`count` registered technology contracts worth `total_wan` 万元 in all (calibrated by the caller)."""
     n = count
     # Bigger enterprises trade more: chances grow with the square root of revenue.
-    cumulative = np.cumsum(np.sqrt(filed.measure("revenue") + 1))
+    weight = np.sqrt(filed.measure("revenue") + 1)
+    cumulative = np.cumsum(weight)
     pool = _PartyPool(world, filed)
     seller_side, buyer_side = _parties(rng, SELLER_MIX, n, cumulative, world), _parties(rng, BUYER_MIX, n, cumulative, world)
-    seller, buyer = pool.index(seller_side), pool.index(buyer_side)
+    seller = pool.index(seller_side)
+    # Most buyers are in the seller's province (LOCAL_BUYER_SHARE).
+    local = rng.random(n) < LOCAL_BUYER_SHARE
+    seller_province = pool.regions[seller] // 10_000
+    buyer_side["enterprise"] = _in_province(rng, buyer_side["enterprise"], filed.province, weight, seller_province, local)
+    institutions = world.institutions
+    buyer_side["institution"] = _in_province(
+        rng, buyer_side["institution"], world.places.province[institutions["county"]] // 10_000,
+        np.ones(len(institutions)), seller_province, local)
+    buyer = pool.index(buyer_side)
     seller_region, buyer_region = pool.regions[seller], pool.regions[buyer]
     # Individuals register where the other party is; everyone else where the seller is.
     seller_region = np.where(seller_region == 0, buyer_region, seller_region)
@@ -362,16 +419,18 @@ def contract_records(
     province = registry_region // 10_000
     order = _in_delivery_order(province, day, seconds)
 
-    amount = rng.lognormal(0, 1.8, n)
+    seller_kind = pool.party_type(seller, seller_side)
+    amount = rng.lognormal(0, 1.8, n) * _value_factor(seller_kind)
     amount = np.maximum(0.01, np.round(amount * total_wan / amount.sum(), 2))
     d = Population(seller=seller, buyer=buyer, seller_region=seller_region, buyer_region=buyer_region,
                    registry_region=registry_region, signed=signed, registered=registered, day=day, seconds=seconds,
                    province=province, amount=amount,
-                   seller_kind=pool.party_type(seller, seller_side), buyer_kind=pool.party_type(buyer, buyer_side)
+                   seller_kind=seller_kind, buyer_kind=pool.party_type(buyer, buyer_side)
                    ).take(order)
     contract_no = np.hstack([digits(np.full(n, year), 4), digits(d["registry_region"], 6), digits(np.arange(n), 8)])
     ip_types = [r["ip_type"] for r in rows("ref_ip_types")]
-    tech_fields = [r["tech_field"] for r in rows("ref_tech_fields")]
+    tech_fields = [r["tech_market_field"] for r in rows("ref_tech_market_fields")]
+    field_weights = [TECH_MARKET_FIELD_MIX[f] for f in tech_fields]
     return pa.table(
         {
             **_common(text("CON-", contract_no), year, d["day"], d["seconds"]),
@@ -385,7 +444,7 @@ def contract_records(
             **pool.columns("buyer", d["buyer"], d["buyer_kind"], d["buyer_region"]),
             "amount": d["amount"],
             "tech_amount": np.round(d["amount"] * rng.beta(8, 2, n), 2),
-            "tech_field": _pick(tech_fields, rng.integers(0, len(tech_fields), n)),
+            "tech_field": _pick(tech_fields, rng.choice(len(tech_fields), size=n, p=field_weights)),
             "ip_type": _pick(ip_types, rng.integers(0, len(ip_types), n)),
             "_province": d["province"],
             "_day": d["day"],

@@ -24,8 +24,27 @@ from simulator.reference import load_reference
 ZONE_MEMBERSHIP = 0.6  # enterprises in a prefecture with a national zone that belong to it (synthetic)
 CARRIER_MIX = {"众创空间": 0.55, "孵化器": 0.40, "加速器": 0.03, "大学科技园": 0.02}
 LEVEL_MIX = {"国家级": 0.12, "省级": 0.38, "市级": 0.35, "其他": 0.15}
-INSTITUTION_MIX = {"高等院校": 0.45, "科研机构": 0.55}
+# Universities against research institutes among technology sellers: 23,508 and 13,298 contracts in the 2020 H1
+# 全国技术市场快报 (domain-additions §2).
+INSTITUTION_MIX = {"高等院校": 23_508 / 36_806, "科研机构": 13_298 / 36_806}
 NO_ZONE = -1
+
+# Certificate holders among enterprise reports: ~460k 高新技术企业 of ~1M reports (filing-formats.md; domain-rules §4.2).
+HTE_SHARE = 0.46
+# Holders are drawn so most meet the computable criteria of domain-rules §4.1 (R&D intensity by revenue band, ≥60%
+# high-tech revenue, ≥10% S&T staff), non-holders so most do not. The spreads are assumptions: no pass rate is
+# published. Holders' median R&D intensity of 7.5% clears the 5% band with room for a year's noise.
+RD_INTENSITY = {"holder": (0.075, 0.25), "other": (0.02, 0.8)}  # lognormal median and sigma
+HIGHTECH_SHARE = {"holder": (14, 4), "other": (3, 4)}  # beta parameters: means 0.78 and 0.43
+ST_STAFF_SHARE = {"holder": (5, 10), "other": (2, 8)}  # beta parameters: means 0.33 and 0.20
+
+# Every national zone has enterprises that stay all the simulated years, so none reports an empty zone: this share of
+# the enterprises per zone, at least one. Leading zones hold a large share of their own, with bigger enterprises, so
+# they rank near the top every year. Which zones lead, and by how much, is this project's assumption: the references
+# publish no zone ranking.
+ZONE_ANCHOR_SHARE = 0.0002
+LEADING_ZONES = {"中关村": 0.03, "张江": 0.02, "深圳": 0.02, "武汉东湖": 0.015}  # zone_short -> share of enterprises
+LEADING_ZONE_SIZE = (4.6, 1.0)  # lognormal of employees when first seen: median ~100, against ~37 elsewhere
 
 
 @dataclass(frozen=True)
@@ -154,27 +173,68 @@ def _years_ago(year: np.ndarray, years_back: np.ndarray) -> np.ndarray:
     return (np.asarray(year) - np.asarray(years_back) - 1970).astype("datetime64[Y]").astype("datetime64[D]")
 
 
+def _zone_counties(zones: Zones, places: Places) -> np.ndarray:
+    """A county of each zone: the zone's own county-level city, else the first county of its prefecture, else of
+    its province."""
+    counties = load_reference().counties
+    prefecture = counties["prefecture_code"].fillna("").to_numpy()
+    division, province = counties["division_code"].to_numpy(), counties["province_code"].to_numpy()
+    chosen = []
+    for code, province_code in zip(zones.table["prefecture_code"].fillna(""), zones.table["province_code"]):
+        hits = np.flatnonzero(division == code) if code else np.array([], int)
+        if not len(hits) and code:
+            hits = np.flatnonzero(prefecture == code)
+        if not len(hits):
+            hits = np.flatnonzero(province == province_code)
+        chosen.append(hits[0])
+    return np.array(chosen, np.int64)
+
+
+def _zone_anchors(zones: Zones, places: Places, scale: Scale) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The enterprises that stay in each zone all the simulated years: their zone, county, and whether the zone
+    leads."""
+    per_zone = np.full(len(zones.table), max(1, round(scale.enterprises * ZONE_ANCHOR_SHARE)))
+    leading = zones.table["zone_short"].map(LEADING_ZONES).fillna(0).to_numpy()
+    per_zone = np.maximum(per_zone, np.round(leading * scale.enterprises)).astype(np.int64)
+    zone = np.repeat(np.arange(len(per_zone)), per_zone)
+    return zone, _zone_counties(zones, places)[zone], (leading > 0)[zone]
+
+
 def build_world(rng: np.random.Generator, years: range, scale: Scale) -> World:
     zones = _zones(years)
     places = _places(zones)
 
-    first, last = _lifetimes(rng, years, scale.enterprises, entry_rate=0.08, exit_p=0.06)
+    anchor_zone, anchor_county, anchor_leads = _zone_anchors(zones, places, scale)
+    first, last = _lifetimes(rng, years, scale.enterprises - len(anchor_zone), entry_rate=0.08, exit_p=0.06)
+    county = _place(rng, places, len(first))
+    zone = _zone_members(rng, places, county, ZONE_MEMBERSHIP)
+    first = np.concatenate([first, np.full(len(anchor_zone), years.start)])
+    last = np.concatenate([last, np.full(len(anchor_zone), 9999)])
+    county, zone = np.concatenate([county, anchor_county]), np.concatenate([zone, anchor_zone])
+    leads = np.concatenate([np.zeros(len(county) - len(anchor_zone), bool), anchor_leads])
     n = len(first)
-    county = _place(rng, places, n)
     age_at_entry = np.where(first == years.start, rng.integers(1, 25, n), rng.integers(0, 2, n))
+    is_hte = rng.random(n) < HTE_SHARE
+
+    def by_holding(draw) -> np.ndarray:
+        return np.where(is_hte, draw("holder"), draw("other"))
+
+    size = rng.lognormal(mean=3.6, sigma=1.2, size=n)  # employees when first seen, median ~37
     enterprises = Population(
         uscc=uscc_codes(rng, places.division[county]),
         seq=np.arange(n),
         county=county,
-        zone=_zone_members(rng, places, county, ZONE_MEMBERSHIP),
+        zone=zone,
         first_year=first,
         last_year=last,
         established_on=_years_ago(first, age_at_entry) + rng.integers(0, 365, n),
-        size=rng.lognormal(mean=3.6, sigma=1.2, size=n),  # employees when first seen, median ~37
+        size=np.where(leads, rng.lognormal(*LEADING_ZONE_SIZE, size=n), size),
         growth=rng.normal(0.05, 0.10, size=n),
-        rd_intensity=np.clip(rng.lognormal(np.log(0.045), 0.6, size=n), 0.001, 0.4),
-        hightech_share=rng.beta(6, 3, size=n),
-        is_hte=rng.random(n) < 0.46,
+        rd_intensity=np.clip(by_holding(lambda k: rng.lognormal(np.log(RD_INTENSITY[k][0]), RD_INTENSITY[k][1], n)),
+                             0.001, 0.4),
+        hightech_share=by_holding(lambda k: rng.beta(*HIGHTECH_SHARE[k], size=n)),
+        st_share=by_holding(lambda k: rng.beta(*ST_STAFF_SHARE[k], size=n)),
+        is_hte=is_hte,
         hte_offset=rng.integers(0, 3, size=n),
         wants_sme=rng.random(n) < 0.55,
         listed=rng.random(n) < 0.01,

@@ -12,8 +12,9 @@ from tests.support import CORRECTED_HIGHTECH_REVENUE, CORRECTED_REVENUE, Correct
 pytestmark = pytest.mark.slow
 
 PUBLISHED = [
-    "dim_region", "dim_zone", "dim_zone_year", "dim_enterprise", "dim_enterprise_label", "dim_carrier", "dim_period", "dim_tech_field",
-    "dim_industry", "dim_contract_type", "fct_enterprise_annual", "fct_carrier_annual", "fct_tech_contract",
+    "dim_region", "dim_zone", "dim_zone_year", "dim_enterprise", "dim_enterprise_label", "dim_carrier", "dim_period",
+    "dim_tech_field", "dim_tech_market_field", "dim_industry", "dim_contract_type", "fct_enterprise_annual",
+    "fct_carrier_annual", "fct_tech_contract",
     "fct_zone_annual", "mart_hte_eligibility", "mart_sme_evaluation", "mart_incubator_criteria",
     "mart_zone_evaluation", "mart_zone_indicator_scores", "mart_tech_market", "mart_region_summary",
 ]

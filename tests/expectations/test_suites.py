@@ -80,6 +80,9 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
         "成交额 above the national total (元 taken for 万元)": (editable("raw.contract_files") + [
             "UPDATE raw.contract_files SET period = 2021, amount = 500000000, tech_amount = 0 WHERE "
             + first("raw.contract_files", "contract_type <> '技术许可'")], "within_national_figures"),
+        "a high-tech field where a technology-market field belongs": (editable("raw.contract_files") + [
+            "UPDATE raw.contract_files SET tech_field = '先进制造与自动化' WHERE " + first("raw.contract_files")],
+            "tech_field_in_ref_tech_market_fields"),
     },
     "raw_contract_warnings": {
         "a national-scale year short of the published count": (editable("raw.contract_files") + [
@@ -150,6 +153,10 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
     "dim_tech_field": {
         "a second missing member": ([again("analytics.dim_tech_field", "'(none)' AS tech_field", "tech_field_key = '-1'")],
                                     "one_missing_member"),
+    },
+    "dim_tech_market_field": {
+        "a second missing member": ([again("analytics.dim_tech_market_field", "'(none)' AS tech_market_field",
+                                           "tech_market_field_key = '-1'")], "one_missing_member"),
     },
     "dim_zone": {
         "a zone revoked before it was approved": ([

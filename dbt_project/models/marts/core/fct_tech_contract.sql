@@ -22,8 +22,8 @@ regions as (
     select region_key, division_code from {{ ref('dim_region') }}
 ),
 
-tech_fields as (
-    select tech_field_key, tech_field from {{ ref('dim_tech_field') }}
+tech_market_fields as (
+    select tech_market_field_key, tech_market_field from {{ ref('dim_tech_market_field') }}
 ),
 
 typed as (
@@ -52,7 +52,10 @@ final as (
         -- foreign keys
         coalesce(periods.period_key, {{ missing_member_key() }}) as period_key,
         coalesce(typed.contract_type_key, {{ missing_member_key() }}) as contract_type_key,
-        coalesce(tech_fields.tech_field_key, {{ missing_member_key() }}) as tech_field_key,
+        -- contracts are classified by the technology-market fields, not the high-tech fields of dim_tech_field:
+        -- tech_field_key stays for the readers that select it and is always the missing member
+        {{ missing_member_key() }} as tech_field_key,
+        coalesce(tech_market_fields.tech_market_field_key, {{ missing_member_key() }}) as tech_market_field_key,
         coalesce(sellers.enterprise_key, {{ missing_member_key() }}) as seller_enterprise_key,
         coalesce(buyers.enterprise_key, {{ missing_member_key() }}) as buyer_enterprise_key,
         coalesce(seller_regions.region_key, {{ missing_member_key() }}) as seller_region_key,
@@ -85,7 +88,7 @@ final as (
         typed.loaded_at
     from typed
     left join periods on periods.period = typed.period
-    left join tech_fields on tech_fields.tech_field = typed.tech_field
+    left join tech_market_fields on tech_market_fields.tech_market_field = typed.tech_field
     left join enterprises as sellers on sellers.uscc = typed.seller_uscc
     left join enterprises as buyers on buyers.uscc = typed.buyer_uscc
     left join regions as seller_regions on seller_regions.division_code = typed.seller_region_code

@@ -1,8 +1,8 @@
 {#- 技术市场 (domain-rules §8): registered technology contracts, 成交额 and 技术交易额 by reporting year, contract type,
-    seller type and the flow from the seller's province to the buyer's (境外 = 900000). From 2021 技术许可 is its own
-    type; licences signed before 2021-01-01 are inside 技术转让 (transfer_includes_licensing). is_cross_province
-    is a flow between two provinces of China; is_cross_border one with a party abroad. Sum any columns up for
-    coarser views. -#}
+    seller type, technology field (全国技术市场统计, dim_tech_market_field) and the flow from the seller's province to
+    the buyer's (境外 = 900000). From 2021 技术许可 is its own type; licences signed before 2021-01-01 are inside
+    技术转让 (transfer_includes_licensing). is_cross_province is a flow between two provinces of China;
+    is_cross_border one with a party abroad. Sum any columns up for coarser views. -#}
 {%- set abroad_code = '900000' -%}
 
 with contracts as (
@@ -11,6 +11,10 @@ with contracts as (
 
 periods as (
     select period, licensing_reported_separately from {{ ref('dim_period') }}
+),
+
+tech_market_fields as (
+    select tech_market_field_key, tech_market_field, tech_market_field_code from {{ ref('dim_tech_market_field') }}
 ),
 
 places as (
@@ -26,13 +30,14 @@ flows as (
         seller_type,
         seller_province_code,
         buyer_province_code,
+        tech_market_field_key,
         count(*) as contracts,
         sum(amount) as amount,
         sum(tech_amount) as tech_amount,
         -- a transfer that includes licences: one signed before the Civil Code (the split is by signing date)
         max(case when contract_type_reported <> contract_type then 1 else 0 end) as holds_pre_2021_licences
     from contracts
-    group by period, contract_type_reported, seller_type, seller_province_code, buyer_province_code
+    group by period, contract_type_reported, seller_type, seller_province_code, buyer_province_code, tech_market_field_key
 ),
 
 final as (
@@ -43,7 +48,10 @@ final as (
         flows.seller_type,
         flows.seller_province_code,
         flows.buyer_province_code,
+        flows.tech_market_field_key,
         -- attributes
+        tech_market_fields.tech_market_field as tech_field,
+        tech_market_fields.tech_market_field_code as tech_field_code,
         coalesce(
             flows.contract_type = '技术转让'
             and (not periods.licensing_reported_separately or flows.holds_pre_2021_licences = 1),
@@ -69,6 +77,7 @@ final as (
         cast(flows.tech_amount as decimal(18, 4)) as tech_amount
     from flows
     left join periods on periods.period = flows.period
+    left join tech_market_fields on tech_market_fields.tech_market_field_key = flows.tech_market_field_key
     left join places as sellers on sellers.division_code = flows.seller_province_code
     left join places as buyers on buyers.division_code = flows.buyer_province_code
 )
