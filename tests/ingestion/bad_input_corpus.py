@@ -438,6 +438,8 @@ CASES: tuple[Case, ...] = (
          with_record(region_code="119999")),
     Case("short_region", "a 4-digit region code", QUARANTINED, "division_format:region_code",
          with_record(region_code="1101")),
+    Case("retired_region", "a region code retired before the reporting year (崇文区, a division until 2009)",
+         QUARANTINED, "division_retired:region_code", with_record(region_code="110103")),
     Case("missing_markers", "missing values written 无, —, / and -", KEPT, "read as null",
          with_record(employees="无", st_staff="—", revenue="/", listed="-")),
     Case("thousands_separators", "amounts with thousands separators", KEPT, "separators removed",
