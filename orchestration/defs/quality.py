@@ -26,7 +26,7 @@ def warm_up() -> threading.Thread:
 
     The import is seconds of pure Python (GX's expectations pull in SciPy). Landing, which comes first in every run,
     spends its time in DuckDB and on files; the gate that follows it then finds GX imported instead of importing it
-    on the critical path. A gate that starts before the import finished simply waits for it (Python's import lock).
+    on the critical path. A gate that starts before the import finished waits for the thread (`gates`).
     """
     thread = threading.Thread(target=_import_great_expectations, name="gx-warm-up", daemon=True)
     thread.start()
@@ -73,6 +73,9 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(specs=specs, name=f"gates_{stage}",
                           description=f"Great Expectations: {', '.join(s.name for s in suites)}")
     def _gates(context: dg.AssetCheckExecutionContext, ndc: NdcResource):
+        # Two threads importing GX's package at once can meet its internal import cycles half done (Python's import
+        # locks then hand one of them a partly initialised module), so the gate lets the warm-up finish first.
+        warm_up().join()
         from expectations.runner import validate_suites  # imports Great Expectations: only when a gate runs
 
         settings = ndc.settings
