@@ -88,6 +88,11 @@ class Settings:
         return self.home / "dbt" / "runs"
 
     @property
+    def dbt_parse_cache(self) -> Path:
+        """dbt's parsed project as this home's last `dbt build` left it (orchestration/defs/dbt.py)."""
+        return self.home / "dbt" / "partial_parse.msgpack"
+
+    @property
     def build_db(self) -> Path:
         return self.home / "warehouse" / "build.duckdb"
 

@@ -21,7 +21,7 @@
 
 {#- The latest filings the fact does not hold in this revision yet: a new filing, a new revision, or the same
     revision delivered again. A full build takes them all. An incremental run for some reporting years only
-    (vars period_from/period_to, set by a Dagster run over those year partitions) takes only those years. -#}
+    (period_from/period_to, see period_bound) takes only those years. -#}
 {% macro new_filings(filings_model) -%}
     select * from {{ ref(filings_model) }} as latest
     {%- if is_incremental() %}
@@ -33,14 +33,22 @@
           and existing.loaded_at = latest.loaded_at
     )
     {%- if period_window() %}
-      and latest.period between {{ var('period_from') }} and {{ var('period_to') }}
+      and latest.period between {{ period_bound('period_from') }} and {{ period_bound('period_to') }}
     {%- endif %}
     {%- endif %}
 {%- endmacro %}
 
+{#- One end of the reporting years a run is restricted to, '' when it is not. A person running dbt passes the
+    vars period_from/period_to; a Dagster run over some year partitions sets NDC_RUN_PERIOD_FROM/_TO instead,
+    because changed vars make dbt parse the whole project again and an environment variable read only when the
+    SQL runs does not (orchestration/defs/dbt.py). -#}
+{% macro period_bound(name) -%}
+    {{ return(var(name, env_var('NDC_RUN_' ~ name | upper, '')) | string) }}
+{%- endmacro %}
+
 {#- True when the run is restricted to some reporting years; a plain `dbt build` is not. -#}
 {% macro period_window() -%}
-    {{ return(var('period_from', none) is not none and var('period_to', none) is not none) }}
+    {{ return(period_bound('period_from') != '' and period_bound('period_to') != '') }}
 {%- endmacro %}
 
 {#- delete+insert on DuckDB; merge on Spark (on a Delta, Iceberg or Hudi table: see filing_fact_config). -#}
@@ -66,7 +74,7 @@
 
 {% macro default__delete_withdrawn_filings(filings) -%}
     delete from {{ this }} where filing_id not in (select filing_id from {{ filings }})
-    {%- if period_window() %} and period between {{ var('period_from') }} and {{ var('period_to') }}{% endif %}
+    {%- if period_window() %} and period between {{ period_bound('period_from') }} and {{ period_bound('period_to') }}{% endif %}
 {%- endmacro %}
 
 {% macro spark__delete_withdrawn_filings(filings) -%}
@@ -74,6 +82,6 @@
     using (select filing_id from {{ filings }}) as delivered
     on existing.filing_id = delivered.filing_id
     when not matched by source
-    {%- if period_window() %} and existing.period between {{ var('period_from') }} and {{ var('period_to') }}{% endif %}
+    {%- if period_window() %} and existing.period between {{ period_bound('period_from') }} and {{ period_bound('period_to') }}{% endif %}
     then delete
 {%- endmacro %}

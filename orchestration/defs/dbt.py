@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
+from ingestion.durable import temporary_beside
 from ingestion.landing import RawStore
 from orchestration.partitions import SINGLE_RUN, YEARS, dbt_period_vars, run_years
 from orchestration.resources import NdcResource, RunLockResource
@@ -139,17 +140,23 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
-def dbt_build_args(full_refresh: bool = False, period_vars: Mapping[str, int] | None = None,
-                   engine_vars: Mapping[str, Any] | None = None) -> list[str]:
+def dbt_build_args(full_refresh: bool = False, engine_vars: Mapping[str, Any] | None = None) -> list[str]:
     """`dbt build` for a pipeline run. Unit tests check the models' logic on fixtures, not the data: they run in
-    `make test` (tests/dbt/test_unit_tests.py), not in every nightly run. `period_vars` restrict the incremental
-    facts to some reporting years (orchestration/partitions.py); a full refresh always rebuilds every year.
-    `engine_vars` are what a target other than DuckDB needs (the raw locations on Spark)."""
+    `make test` (tests/dbt/test_unit_tests.py), not in every nightly run. `engine_vars` are what a target other
+    than DuckDB needs (the raw locations on Spark)."""
     args = ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
-    dbt_vars = {**(period_vars if period_vars and not full_refresh else {}), **(engine_vars or {})}
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+    if engine_vars:
+        args += ["--vars", json.dumps(dict(engine_vars), sort_keys=True)]
     return args
+
+
+def period_environment(full_refresh: bool = False, period_vars: Mapping[str, int] | None = None) -> dict[str, str]:
+    """What restricts the incremental facts to some reporting years (orchestration/partitions.py), for dbt's
+    environment: `NDC_RUN_PERIOD_FROM`/`_TO`, read by the macro `period_bound` when the SQL runs. Passed as dbt
+    vars they would make every run over other years parse the whole project again. A full refresh always
+    rebuilds every year; both are set, empty, when a run is not restricted, so nothing from outside leaks in."""
+    window = period_vars if period_vars and not full_refresh else {}
+    return {f"NDC_RUN_{bound.upper()}": str(window.get(bound, "")) for bound in ("period_from", "period_to")}
 
 
 def prune_run_folders(runs: Path, keep: int, current: Path) -> list[Path]:
@@ -160,6 +167,29 @@ def prune_run_folders(runs: Path, keep: int, current: Path) -> list[Path]:
     for folder in removed:
         shutil.rmtree(folder, ignore_errors=True)
     return removed
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+@contextmanager
+def reusing_parse(cache: Path, target: Path) -> Iterator[None]:
+    """Start dbt from the project as this home's last build parsed it, and keep what this build parsed.
+
+    dbt parses the whole project (3-8 s) whenever its saved parse was made with another profile, and the profile
+    names this home's build database. The project's own `target/partial_parse.msgpack`, which dagster-dbt copies
+    into every run, was made with the installer's home, so each home keeps its own. dbt itself decides whether a
+    saved parse still holds (same files, vars, profile and dbt version) and re-reads only what changed; a cache
+    that is stale, torn or from another dbt costs one full parse, never a wrong build."""
+    target.mkdir(parents=True, exist_ok=True)
+    if cache.is_file():
+        shutil.copyfile(cache, target / PARTIAL_PARSE)
+    yield
+    parsed = target / PARTIAL_PARSE
+    if parsed.is_file():
+        partial = temporary_beside(cache)
+        shutil.copyfile(parsed, partial)
+        os.replace(partial, cache)
 
 
 class DbtRunConfig(dg.Config):
@@ -256,11 +286,13 @@ def dbt_models() -> dg.AssetsDefinition:
             from warehouse.spark import dbt_vars, raw_locations
 
             engine_vars = dbt_vars(raw_locations(settings.build_db, RawStore(settings.raw), settings.home))
-        args = dbt_build_args(config.full_refresh, dbt_period_vars(first, last), engine_vars)
+        args = dbt_build_args(config.full_refresh, engine_vars)
+        dbt_environment = {**settings.child_environment(),
+                           **period_environment(config.full_refresh, dbt_period_vars(first, last))}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
         try:
-            with environment(settings.child_environment()):
+            with environment(dbt_environment), reusing_parse(settings.dbt_parse_cache, target):
                 invocation = dbt.cli(args, target_path=target, context=context, raise_on_error=False)
                 # With tests not asset checks, dagster-dbt reports each test as an observation: summarised below.
                 yield from (e for e in invocation.stream() if not isinstance(e, dg.AssetObservation))

@@ -13,7 +13,7 @@ import pytest
 from ingestion.contracts import ENTERPRISE
 from ingestion.landing import RawStore, land_file_drops, touched_periods
 from orchestration.definitions import build_definitions, defs
-from orchestration.defs.dbt import MANIFEST, dbt_build_args
+from orchestration.defs.dbt import MANIFEST, dbt_build_args, period_environment
 from orchestration.defs.jobs import LAND_JOB, run_failure_summary
 from orchestration.partitions import (
     YEARS,
@@ -55,9 +55,13 @@ def test_only_a_run_over_some_years_restricts_the_facts():
     assert dbt_period_vars(keys[0], keys[-1]) == {}  # every year: exactly a plain dbt build
     assert dbt_period_vars(None, None) == {}
     assert dbt_period_vars("2021", "2022") == {"period_from": 2021, "period_to": 2022}
-    assert dbt_build_args(False, {"period_from": 2021, "period_to": 2022})[-2:] == [
-        "--vars", '{"period_from": 2021, "period_to": 2022}']
-    assert "--vars" not in dbt_build_args(True, {"period_from": 2021, "period_to": 2022})  # full refresh: all years
+    assert period_environment(False, {"period_from": 2021, "period_to": 2022}) == {
+        "NDC_RUN_PERIOD_FROM": "2021", "NDC_RUN_PERIOD_TO": "2022"}
+    # A full refresh takes every year, and an unrestricted run clears whatever the caller's environment held.
+    unrestricted = {"NDC_RUN_PERIOD_FROM": "", "NDC_RUN_PERIOD_TO": ""}
+    assert period_environment(True, {"period_from": 2021, "period_to": 2022}) == unrestricted
+    assert period_environment(False, {}) == unrestricted
+    assert "--vars" not in dbt_build_args(False)  # dbt parses the project again whenever its vars change
     assert run_years(all_years_tags()) == (keys[0], keys[-1])
     assert run_years({"dagster/partition": "2022"}) == ("2022", "2022")
     assert covering_range([2024, 2021], keys) == ("2021", "2024")
@@ -164,6 +168,16 @@ def test_a_year_backfill_rebuilds_that_year_and_leaves_the_others(corrected_samp
         (revision,) = con.execute("SELECT revision FROM analytics.fct_enterprise_annual WHERE filing_id = ?",
                                   [corrected_sample.filing_id]).fetchone()
     assert revision == corrected_sample.corrected_revision
+
+
+def test_a_later_run_in_a_home_does_not_parse_the_dbt_project_again(corrected_sample: CorrectedYear):
+    # The home is a copy of another (its build database has another path: dbt parses once), then runs over 2023
+    # and over 2022: the second starts from the first's parse although its years differ.
+    logs = sorted((corrected_sample.home / "dbt" / "runs").glob("*/dbt.log"), key=lambda p: p.stat().st_mtime)
+    first, backfill = logs[-2].read_text(), logs[-1].read_text()
+    assert "Unable to do partial parsing because profile has changed" in first
+    assert "Unable to do partial parsing" not in backfill
+    assert "Partial parsing enabled" in backfill
 
 
 def test_a_year_outside_the_partitions_is_refused_before_any_work(tmp_path: Path):
