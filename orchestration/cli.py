@@ -241,6 +241,7 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
 
     from orchestration.partitions import all_years_tags
     from orchestration.definitions import build_definitions
+    from orchestration.instance import open_instance
     from orchestration.defs.jobs import FULL_REFRESH_JOB
     from orchestration.run_report import RunReport
 
@@ -249,7 +250,7 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
     started = time.perf_counter()
     # Progress (Dagster's log, dbt's lines) goes to stderr; stdout carries only the report.
     try:
-        with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance, redirect_stdout(sys.stderr):
+        with open_instance(settings.dagster_home) as instance, redirect_stdout(sys.stderr):
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
