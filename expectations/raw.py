@@ -30,12 +30,13 @@ from expectations.rules import (
     valid_in_period,
 )
 from expectations.suite import Build, Suite
-from ingestion.contracts import FAMILIES, LATEST_REVISION_ORDER, Family
+from ingestion.contracts import CUMULATIVE_NONNEGATIVE, FAMILIES, LATEST_REVISION_ORDER, Family
 
 CHANNELS = ("files", "api")
 LINEAGE_REQUIRED = ("_channel", "_source", "_source_sha256", "_loaded_at")
 
-# The column that places a filing in a province (its first two digits), for drift per province.
+# The column that places a filing in a province (its first two digits), for drift per province. Quarterly reports
+# carry no province: their drift is not checked.
 PROVINCE_COLUMN = {"enterprise": "region_code", "incubator": "region_code", "contract": "registry_region_code",
                    "zone": "province_code"}
 
@@ -50,11 +51,13 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
                  "tech_field": ("ref_tech_market_fields", "tech_market_field"),
                  "ip_type": ("ref_ip_types", "ip_type")},
     "zone": {"zone_code": ("ref_zones", "zone_code"), "province_code": ("ref_provinces", "province_code")},
+    "quarterly": {"zone_code": ("ref_zones", "zone_code")},
 }
 # Codes that exist only from or until a year: (column, seed, its code column, first year column, last year column).
 DATED_CODES = {
     "contract": (("contract_type", "ref_contract_types", "contract_type", "valid_from_year", "valid_to_year"),),
     "zone": (("zone_code", "ref_zones", "zone_code", "approved_year", "revoked_year"),),
+    "quarterly": (("zone_code", "ref_zones", "zone_code", "approved_year", "revoked_year"),),
 }
 
 # National figures each family's filings add up to (per period, over the latest revision of each filing). Measures
@@ -143,6 +146,24 @@ def zone_enterprises_missing() -> Any:
     )
 
 
+def ytd_not_decreasing() -> Any:
+    """The year-to-date rule of the quarterly family, over the latest revisions: a cumulative measure of a reporter
+    (an enterprise by USCC, a zone's own report by zone code) never falls from one quarter to a later one of the
+    same year. Such reports are landed and published flagged (fct_quarterly_report.ytd_decreased); here they warn."""
+    reporter = "coalesce(uscc, 'zone:' || zone_code)"
+    lags = ", ".join(f"lag({m}) OVER w AS previous_{m}" for m in CUMULATIVE_NONNEGATIVE)
+    fell = " OR ".join(f"{m} < previous_{m}" for m in CUMULATIVE_NONNEGATIVE)
+    return no_rows(
+        "ytd_not_decreasing",
+        f"WITH reports AS (SELECT *, {reporter} AS reporter FROM {_latest()}), "
+        f"ordered AS (SELECT filing_id, reporter, period, quarter, {', '.join(CUMULATIVE_NONNEGATIVE)}, {lags} "
+        "FROM reports WINDOW w AS (PARTITION BY reporter, period ORDER BY quarter)) "
+        f"SELECT * FROM ordered WHERE {fell}",
+        "a quarterly reporter's year-to-date " + ", ".join(CUMULATIVE_NONNEGATIVE)
+        + " never fall from one quarter to a later one of the same year (latest revisions; flagged, not blocked)",
+    )
+
+
 def no_deliveries(family: str) -> Any:
     return no_rows(
         "has_deliveries",
@@ -194,9 +215,10 @@ def warnings(family: Family) -> Build:
     def build(gxe: Any) -> list[Any]:
         return [
             no_deliveries(family.name),
-            drift(family.name),
+            *([drift(family.name)] if family.name in PROVINCE_COLUMN else []),
             *([short_of(NATIONAL[family.name], "batch", _latest)] if family.name in NATIONAL else []),
             *([zone_enterprises_missing()] if family.name == "zone" else []),
+            *([ytd_not_decreasing()] if family.name == "quarterly" else []),
         ]
 
     return build
