@@ -37,6 +37,7 @@ final as (
         {%- endfor %}
         filings.employees,
         -- flags
+        case when filings.uscc is not null then {{ uscc_checksum_ok('filings.uscc') }} end as uscc_valid,
         coalesce(reports.ytd_decreased, false) as ytd_decreased,
         reports.ytd_decreased_measures,
         -- audit
