@@ -30,7 +30,7 @@ from expectations.rules import (
     valid_in_period,
 )
 from expectations.suite import Build, Suite
-from ingestion.contracts import CUMULATIVE_NONNEGATIVE, FAMILIES, LATEST_REVISION_ORDER, Family
+from ingestion.contracts import FAMILIES, LATEST_REVISION_ORDER, Family
 
 CHANNELS = ("files", "api")
 LINEAGE_REQUIRED = ("_channel", "_source", "_source_sha256", "_loaded_at")
@@ -146,24 +146,6 @@ def zone_enterprises_missing() -> Any:
     )
 
 
-def ytd_not_decreasing() -> Any:
-    """The year-to-date rule of the quarterly family, over the latest revisions: a cumulative measure of a reporter
-    (an enterprise by USCC, a zone's own report by zone code) never falls from one quarter to a later one of the
-    same year. Such reports are landed and published flagged (fct_quarterly_report.ytd_decreased); here they warn."""
-    reporter = "coalesce(uscc, 'zone:' || zone_code)"
-    lags = ", ".join(f"lag({m}) OVER w AS previous_{m}" for m in CUMULATIVE_NONNEGATIVE)
-    fell = " OR ".join(f"{m} < previous_{m}" for m in CUMULATIVE_NONNEGATIVE)
-    return no_rows(
-        "ytd_not_decreasing",
-        f"WITH reports AS (SELECT *, {reporter} AS reporter FROM {_latest()}), "
-        f"ordered AS (SELECT filing_id, reporter, period, quarter, {', '.join(CUMULATIVE_NONNEGATIVE)}, {lags} "
-        "FROM reports WINDOW w AS (PARTITION BY reporter, period ORDER BY quarter)) "
-        f"SELECT * FROM ordered WHERE {fell}",
-        "a quarterly reporter's year-to-date " + ", ".join(CUMULATIVE_NONNEGATIVE)
-        + " never fall from one quarter to a later one of the same year (latest revisions; flagged, not blocked)",
-    )
-
-
 def no_deliveries(family: str) -> Any:
     return no_rows(
         "has_deliveries",
@@ -218,7 +200,6 @@ def warnings(family: Family) -> Build:
             *([drift(family.name)] if family.name in PROVINCE_COLUMN else []),
             *([short_of(NATIONAL[family.name], "batch", _latest)] if family.name in NATIONAL else []),
             *([zone_enterprises_missing()] if family.name == "zone" else []),
-            *([ytd_not_decreasing()] if family.name == "quarterly" else []),
         ]
 
     return build

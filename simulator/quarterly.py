@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ingestion.periods import QUARTERLY_DEADLINE_DAYS
 from simulator.codes import digits, text
 from simulator.filings import DELIVERY_ORDER, NO_ZONE, Filed, _office_seconds, _strings, _timestamps, replace_column
 from simulator.world import Population, World
@@ -22,12 +23,9 @@ from simulator.world import Population, World
 PANEL_SHARE = 0.1  # of the enterprises located in a zone, monitoring points (synthetic)
 MIN_PANEL = 3  # per zone, where it has that many enterprises
 JOIN_SHARE, LEAVE_SHARE = 0.15, 0.15  # panel members joining after the first simulated quarter / leaving before the last
-# Days after a quarter's end by which reports are due: this project's default (no official quarterly deadline was
-# found), the same as orchestration's schedule default NDC_QUARTERLY_DEADLINE_DAYS.
-DEADLINE_DAYS = 20
-# Provinces forward the reports on the deadline (days after the quarter's end), and late reports weekly
+# Provinces forward the reports on the deadline (ingestion/periods.py), and late reports weekly
 # after the deadline, up to LATE_WEEKS weeks.
-DELIVERY_DAYS = (DEADLINE_DAYS,)
+DELIVERY_DAYS = (QUARTERLY_DEADLINE_DAYS,)
 LATE_SHARE = 0.05
 LATE_WEEKS = 6
 # Flash reports that differ from the annual report: most by a little, a few by more than the reconciliation's
@@ -75,7 +73,7 @@ def _submission(rng: np.random.Generator, year: int, quarter: np.ndarray) -> np.
     start = np.datetime64(f"{year}-01", "M")
     quarter_end = ((start + (3 * quarter).astype("timedelta64[M]")).astype("datetime64[D]") - 1).astype(np.int64)
     on_time = np.array(DELIVERY_DAYS)[rng.integers(0, len(DELIVERY_DAYS), n)]
-    late = DEADLINE_DAYS + 7 * rng.integers(1, LATE_WEEKS + 1, n)
+    late = QUARTERLY_DEADLINE_DAYS + 7 * rng.integers(1, LATE_WEEKS + 1, n)
     return quarter_end + np.where(rng.random(n) < LATE_SHARE, late, on_time)
 
 

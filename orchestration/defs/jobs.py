@@ -137,6 +137,6 @@ def defs(settings: Settings) -> dg.Definitions:
     full_refresh, land = full_refresh_job(settings), land_job(settings)
     return dg.Definitions(
         jobs=[full_refresh, land],
-        schedules=[nightly_refresh, quarterly_schedule(LAND_JOB, NIGHTLY_TIMEZONE)],
+        schedules=[nightly_refresh, quarterly_schedule(LAND_JOB, NIGHTLY_TIMEZONE, settings.quarterly_deadline_days)],
         sensors=[landing_sensor, rebuild_touched_years(land, full_refresh), run_failure_summary],
     )

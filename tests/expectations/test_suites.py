@@ -224,9 +224,8 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
             "contract_ranges_and_rules"),
     },
     "raw_quarterly_warnings": {
-        "a fourth quarter's revenue below the third's": (editable("raw.quarterly_files") + [
-            "UPDATE raw.quarterly_files SET revenue_ytd = 0 WHERE "
-            + first("raw.quarterly_files", "quarter = 4 AND revenue_ytd > 0", 5)], "ytd_not_decreasing"),
+        "no quarterly reports yet": (editable("raw.quarterly_files", "raw.quarterly_api") + [
+            "DELETE FROM raw.quarterly_files", "DELETE FROM raw.quarterly_api"], "has_deliveries"),
     },
     "fct_quarterly_report": {
         "a quarter filed under two filing ids": ([
