@@ -37,7 +37,7 @@ from orchestration.settings import Settings
 
 CACHE_VERSION = 1  # bump when the generator's output for a seed changes
 STAGES = {"land": "ingest", "dbt build": "dbt build", "gates": "gates", "publish": "publish"}  # report -> bench
-TINY_RECORDS = {"enterprise": 150, "contract": 150, "incubator": 40, "zone": 40}  # about 400 records in all
+TINY_RECORDS = {"enterprise": 150, "contract": 150, "incubator": 40, "zone": 40, "quarterly": 40}  # about 420 records in all
 # Settings that would make the pipeline do work the baseline does not (PostgreSQL, the API) are left out.
 UNSET = ("NDC_PUBLISH_POSTGRES_DSN", "NDC_API_URL", "NDC_API_TOKEN", "DAGSTER_HOME")
 NDC = Path(sys.executable).parent / "ndc"

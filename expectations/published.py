@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
+from expectations import quarterly
 from expectations.national import Bound, not_above, short_of
 from expectations.raw import CHANNELS
 from expectations.rules import (
@@ -291,7 +292,8 @@ def _raw_counts() -> str:
 
 # Where each family's records are published: one row per filing_id, at its latest revision.
 PUBLISHED_FACTS = {"enterprise": "analytics.fct_enterprise_annual", "incubator": "analytics.fct_carrier_annual",
-                   "contract": "analytics.fct_tech_contract", "zone": "analytics.fct_zone_annual"}
+                   "contract": "analytics.fct_tech_contract", "zone": "analytics.fct_zone_annual",
+                   "quarterly": "analytics.fct_quarterly_report"}
 
 
 # The reporting years the run being gated rebuilt (first, last), when it rebuilt only some (a year backfill: see
@@ -394,6 +396,11 @@ SUITES: tuple[Suite, ...] = (
     model_suite("analytics.mart_tech_market", mart_tech_market),
     model_suite("analytics.mart_zone_evaluation", mart_zone_evaluation),
     model_suite("analytics.mart_zone_indicator_scores", mart_zone_indicator_scores),
+    model_suite("analytics.fct_quarterly_report", quarterly.fct_quarterly_report),
+    model_suite("analytics.fct_quarterly_report", quarterly.fct_quarterly_report_warnings, warnings=True),
+    model_suite("analytics.mart_quarterly_zone_economy", quarterly.mart_quarterly_zone_economy),
+    model_suite("analytics.mart_quarterly_zone_economy", quarterly.mart_quarterly_zone_economy_warnings, warnings=True),
+    model_suite("analytics.mart_quarterly_region_economy", quarterly.mart_quarterly_region_economy),
     model_suite("ops.ingest_accounting", ingest_accounting),
     # The quarantine is published only as counts in ops.ingest_accounting; its gate reports on that model.
     Suite("quarantine", "raw.quarantine", quarantine, (("ops", "ingest_accounting"),),

@@ -35,7 +35,8 @@ from ingestion.contracts import FAMILIES, LATEST_REVISION_ORDER, Family
 CHANNELS = ("files", "api")
 LINEAGE_REQUIRED = ("_channel", "_source", "_source_sha256", "_loaded_at")
 
-# The column that places a filing in a province (its first two digits), for drift per province.
+# The column that places a filing in a province (its first two digits), for drift per province. Quarterly reports
+# carry no province: their drift is not checked.
 PROVINCE_COLUMN = {"enterprise": "region_code", "incubator": "region_code", "contract": "registry_region_code",
                    "zone": "province_code"}
 
@@ -50,11 +51,13 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
                  "tech_field": ("ref_tech_market_fields", "tech_market_field"),
                  "ip_type": ("ref_ip_types", "ip_type")},
     "zone": {"zone_code": ("ref_zones", "zone_code"), "province_code": ("ref_provinces", "province_code")},
+    "quarterly": {"zone_code": ("ref_zones", "zone_code")},
 }
 # Codes that exist only from or until a year: (column, seed, its code column, first year column, last year column).
 DATED_CODES = {
     "contract": (("contract_type", "ref_contract_types", "contract_type", "valid_from_year", "valid_to_year"),),
     "zone": (("zone_code", "ref_zones", "zone_code", "approved_year", "revoked_year"),),
+    "quarterly": (("zone_code", "ref_zones", "zone_code", "approved_year", "revoked_year"),),
 }
 
 # National figures each family's filings add up to (per period, over the latest revision of each filing). Measures
@@ -194,7 +197,7 @@ def warnings(family: Family) -> Build:
     def build(gxe: Any) -> list[Any]:
         return [
             no_deliveries(family.name),
-            drift(family.name),
+            *([drift(family.name)] if family.name in PROVINCE_COLUMN else []),
             *([short_of(NATIONAL[family.name], "batch", _latest)] if family.name in NATIONAL else []),
             *([zone_enterprises_missing()] if family.name == "zone" else []),
         ]

@@ -291,7 +291,37 @@ ZONE = Family(
     ),
 )
 
-FAMILIES: dict[str, Family] = {f.name: f for f in (ENTERPRISE, INCUBATOR, CONTRACT, ZONE)}
+# 季度快报: monitoring-point enterprises (监测点企业) and the zones themselves report year-to-date (本年累计) figures
+# after each quarter. No official national quarterly form for zones was found (domain-additions §3: the zone survey
+# is monthly, 快报 and annual), so these headers are this project's contract, documented in docs/ingestion.md.
+# An enterprise's report carries its USCC and the zone it is located in; a zone's own report carries no USCC.
+# The `_ytd` money fields are cumulative from 1 January; `employees` is the stock at quarter end.
+QUARTERLY = Family(
+    name="quarterly",
+    chinese_name="季度快报",
+    subject_key="zone_code",
+    fields=COMMON
+    + (
+        Field("quarter", "季度", Kind.INT, required=True, minimum=1, maximum=4, description="1-4; figures to its end"),
+        Field("uscc", "统一社会信用代码", Kind.TEXT, uscc=True, description="the enterprise; empty in a zone's own report"),
+        Field("zone_code", "高新区代码", Kind.TEXT, required=True,
+              description="the zone reporting, or the zone the enterprise is located in"),
+        _money("revenue_ytd", "营业收入(本年累计)", minimum=0),
+        _money("industrial_output_ytd", "工业总产值(本年累计)", minimum=0),
+        _money("exports_ytd", "出口总额(本年累计)", minimum=0),
+        _money("net_profit_ytd", "净利润(本年累计)"),
+        _money("taxes_paid_ytd", "实际上缴税费(本年累计)", minimum=0),
+        _money("rd_expense_ytd", "研究开发费用(本年累计)", minimum=0),
+        _count("employees", "期末从业人员"),
+    ),
+)
+
+# The quarterly measures that add up from 1 January and cannot fall: a later quarter's year-to-date figure of the
+# same reporter is never below an earlier one's. Net profit is left out (a quarter's loss lowers it) and
+# employees is a stock, not a running total.
+CUMULATIVE_NONNEGATIVE = ("revenue_ytd", "industrial_output_ytd", "exports_ytd", "taxes_paid_ytd", "rd_expense_ytd")
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (ENTERPRISE, INCUBATOR, CONTRACT, ZONE, QUARTERLY)}
 
 # Lineage columns every landed row carries, after the contract's own fields.
 LINEAGE = pa.schema(

@@ -1,4 +1,4 @@
-"""Reporting years as people write them: "2022" or "2021-2023".
+"""Reporting years as people write them: "2022" or "2021-2023"; and the quarterly reports' filing deadline.
 
 The one parser of a year or a range of years for every command and tool (`ndc run --years`, `ndc generate`,
 `ndc bench`). Checking the years against what a deployment has (its Dagster partitions) is a separate step on top,
@@ -22,3 +22,23 @@ def parse_years(text: str) -> range:
     if last < first:
         raise ValueError(f"years {text!r}: the last year comes before the first")
     return range(first, last + 1)
+
+
+# Days after a quarter's end by which its flash reports (季度快报) are due. No official deadline was found
+# (docs/ingestion.md): this is the project's default, which NDC_QUARTERLY_DEADLINE_DAYS changes. The generator
+# submits on it and the quarterly schedule runs the day after it.
+QUARTERLY_DEADLINE_DAYS = 20
+# Later than this, the day after the deadline falls in another month in some quarters (the schedule runs on one
+# day of the month): refused rather than guessed.
+MAX_QUARTERLY_DEADLINE_DAYS = 27
+
+
+def parse_deadline_days(text: str | None) -> int:
+    """NDC_QUARTERLY_DEADLINE_DAYS as written; empty gives the default. Raises ValueError saying what was expected."""
+    text = (text or "").strip()
+    if not text:
+        return QUARTERLY_DEADLINE_DAYS
+    if not text.isdigit() or not 1 <= int(text) <= MAX_QUARTERLY_DEADLINE_DAYS:
+        raise ValueError(f"NDC_QUARTERLY_DEADLINE_DAYS={text!r}: a whole number of days from 1 to "
+                         f"{MAX_QUARTERLY_DEADLINE_DAYS}")
+    return int(text)

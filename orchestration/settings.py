@@ -10,6 +10,7 @@
 | `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to (secret) |
 | `NDC_DUCKDB_MEMORY_LIMIT` | `4GB`                    | DuckDB's memory per connection: dbt, gates, publication (it spills beyond) |
 | `NDC_PG_CONFINE_READER`   | off                      | `1`: publication takes away the CONNECT bi_reader has on the server's other databases through PUBLIC |
+| `NDC_QUARTERLY_DEADLINE_DAYS` | `20`                 | days after a quarter's end its flash reports are due (1–27); the quarterly schedule runs the day after |
 
 `Settings.from_env()` is the only reader, once per process: the `ndc` command and the code location's load
 (orchestration/definitions.py) call it, and the `ndc` Dagster resource carries every value from there as typed config
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
+from ingestion.periods import QUARTERLY_DEADLINE_DAYS, parse_deadline_days
 from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +48,7 @@ class Settings:
     publish_postgres_dsn: str | None = None
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     pg_confine_reader: bool = False
+    quarterly_deadline_days: int = QUARTERLY_DEADLINE_DAYS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -61,6 +64,7 @@ class Settings:
             publish_postgres_dsn=environ.get(PUBLISH_POSTGRES_DSN_ENV) or None,
             duckdb_memory_limit=environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
             pg_confine_reader=(environ.get("NDC_PG_CONFINE_READER") or "").strip().lower() in ("1", "true", "yes"),
+            quarterly_deadline_days=parse_deadline_days(environ.get("NDC_QUARTERLY_DEADLINE_DAYS")),
         )
 
     def child_environment(self) -> dict[str, str]:

@@ -52,11 +52,13 @@ from simulator.filings import (
     with_revisions,
     zone_reports,
 )
+from simulator.quarterly import panel, quarterly_reports
 from simulator.world import SCALES, build_world
 
 CHANNELS = ("files", "api", "both")
 API_SHARE_WHEN_BOTH = 0.5  # with --channel both, records go to the API or a file drop at random, half each
 CORRECTION_SHARE = {"enterprise": 0.03, "incubator": 0.03, "contract": 0.01, "zone": 0.05}
+QUARTERLY_STREAM = 4  # the quarterly reports' own generator stream (simulator/quarterly.py)
 XLSX_SHARE = 0.04
 RENDER_BATCH_ROWS = 100_000
 XLSX_MAX_ROWS = 200  # provinces send spreadsheets for small deliveries; large ones come as CSV
@@ -367,16 +369,23 @@ def _generate(out: Path, scale: str, years: range, seed: int, channel: str, targ
     output = _Output(out, channel, rng, summary)
     last_year = years.stop - 1
     tenancies = []
-    steps, done = len(years) * 4, 0
+    steps, done = len(years) * 5, 0
+    # The quarterly family draws from a stream of its own, so the other families' filings stay as they were.
+    quarterly_rng = np.random.default_rng([seed, QUARTERLY_STREAM])
+    monitoring_points = panel(quarterly_rng, world)
 
-    def deliver(family: str, base: pa.Table, fixes: pa.Table | None = None) -> None:
+    def deliver(family: str, base: pa.Table, fixes: pa.Table | None = None, stream: np.random.Generator = rng) -> None:
         """Hand a family-year to the output as soon as it is drawn, so its files are written meanwhile."""
         nonlocal done
         if fixes is None:
-            fixes = corrections(rng, base, family, CORRECTION_SHARE[family], last_year)[0]
-        base, base_copies = inject_records(rng, base, family)
-        fixes, fix_copies = inject_records(rng, fixes, family)
-        output.add(family, base, pa.concat_tables([fixes, base_copies, fix_copies]))
+            fixes = corrections(stream, base, family, CORRECTION_SHARE[family], last_year)[0]
+        base, base_copies = inject_records(stream, base, family)
+        fixes, fix_copies = inject_records(stream, fixes, family)
+        output.rng = stream
+        try:
+            output.add(family, base, pa.concat_tables([fixes, base_copies, fix_copies]))
+        finally:
+            output.rng = rng
         done += 1
         if on_progress:
             on_progress(done, steps)
@@ -398,6 +407,8 @@ def _generate(out: Path, scale: str, years: range, seed: int, channel: str, targ
             summary.contracts[year] = {"count": len(contracts), "amount_yi": pc.sum(contracts["amount"]).as_py() / 10_000,
                                        "count_assumed": assumed}
             deliver("contract", contracts)
+            deliver("quarterly", *quarterly_reports(quarterly_rng, world, year, latest, zones, monitoring_points),
+                    stream=quarterly_rng)
     finally:
         output.close()
     truth = Path(out) / "manifest"

@@ -172,7 +172,7 @@ def landed_api_keys(store: RawStore, family: str) -> list[tuple]:
     return sorted(rows)
 
 
-RAW_FAMILIES = ("enterprise", "incubator", "contract", "zone")
+RAW_FAMILIES = tuple(FAMILIES)
 
 
 def raw_keys(store: RawStore) -> list[tuple]:

@@ -1,7 +1,8 @@
 """The evaluation report: one static HTML page built from the published marts after every publication.
 
 It reads the serving file, as a BI tool would, and draws with Plotly: zone ranking with the bottom decile marked,
-regions compared, technology flows between provinces, the HTE and SME funnels, and trends by year. The page is
+regions compared, technology flows between provinces, the HTE and SME funnels, trends by year, and the quarterly
+flash reports' comparable growth and panel size by region. The page is
 self-contained (Plotly's script is embedded once), so it opens from disk with no network.
 """
 
@@ -133,6 +134,34 @@ def _trends(con) -> go.Figure:
     return figure
 
 
+def _quarterly(con) -> list[go.Figure]:
+    """The latest year of quarterly flash reports: comparable-panel revenue growth by region and for the nation,
+    and the panel's size (monitoring points reporting) by region and quarter."""
+    period = con.execute("select max(period) from analytics.mart_quarterly_region_economy").fetchone()[0]
+    if period is None:
+        return []
+    rows = _query(con, """
+        select region, quarter, revenue_yoy_comparable, reporters, reporters_comparable
+        from analytics.mart_quarterly_region_economy where period = ? order by quarter""", period)
+    order = [*REGION_ORDER, "全国"]
+    rows = rows[rows["region"].isin(order)]
+    growth, panel = go.Figure(), go.Figure()
+    for region in order:
+        part = rows[rows["region"] == region]
+        labels = [f"Q{q}" for q in part["quarter"]]
+        growth.add_trace(go.Bar(name=region, x=labels, y=part["revenue_yoy_comparable"],
+                                customdata=part["reporters_comparable"],
+                                hovertemplate=f"{region} %{{x}}<br>累计同比 %{{y:.1%}}<br>可比企业 %{{customdata}} 家"
+                                              "<extra></extra>"))
+        if region != "全国":
+            panel.add_trace(go.Bar(name=region, x=labels, y=part["reporters"]))
+    growth.update_layout(title=f"{period} 年季度快报：营业收入累计同比（可比口径，同一批企业）", barmode="group",
+                         yaxis={"tickformat": ".0%", "title": "累计同比"})
+    panel.update_layout(title=f"{period} 年季度快报：报送的监测点企业数（按区域）", barmode="stack",
+                        yaxis={"title": "家数"})
+    return [growth, panel]
+
+
 def build_report(serving_db: Path, out: Path) -> Report:
     """Write the report for the latest reporting year in the serving file; swap it in whole, like the warehouse."""
     out = Path(out)
@@ -141,7 +170,8 @@ def build_report(serving_db: Path, out: Path) -> Report:
     try:
         period = con.execute("select max(period) from analytics.mart_region_summary").fetchone()[0]
         figures = [] if period is None else [
-            _zone_ranking(con, period), _regions(con, period), _flows(con, period), *_funnels(con, period), _trends(con)]
+            _zone_ranking(con, period), _regions(con, period), _flows(con, period), *_funnels(con, period), _trends(con),
+            *_quarterly(con)]
     finally:
         con.close()
     titles = [f.layout.title.text for f in figures]

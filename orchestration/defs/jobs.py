@@ -17,6 +17,7 @@ from ingestion.landing import RawStore, pending_deliveries
 from orchestration.defs.ingestion import landing_assets
 from orchestration.failures import failure_summary, touched_years_of_run
 from orchestration.partitions import all_years_tags, covering_range, range_tags
+from orchestration.quarterly import quarterly_schedule
 from orchestration.resources import NdcResource
 from orchestration.settings import Settings
 
@@ -136,6 +137,6 @@ def defs(settings: Settings) -> dg.Definitions:
     full_refresh, land = full_refresh_job(settings), land_job(settings)
     return dg.Definitions(
         jobs=[full_refresh, land],
-        schedules=[nightly_refresh],
+        schedules=[nightly_refresh, quarterly_schedule(LAND_JOB, NIGHTLY_TIMEZONE, settings.quarterly_deadline_days)],
         sensors=[landing_sensor, rebuild_touched_years(land, full_refresh), run_failure_summary],
     )

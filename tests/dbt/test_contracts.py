@@ -11,6 +11,8 @@ import pytest
 from orchestration.defs.dbt import MANIFEST
 from warehouse.publish import PUBLISHED_SCHEMAS
 
+QUARTERLY_YTD = ["revenue_ytd", "industrial_output_ytd", "exports_ytd", "net_profit_ytd", "taxes_paid_ytd", "rd_expense_ytd"]
+QUARTERLY_BASES = [m.removesuffix("_ytd") for m in QUARTERLY_YTD]
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 ENGLISH = re.compile(r"[A-Za-z]{3,}")
 
@@ -41,6 +43,13 @@ PROMISED = {
                          "contracts", "amount", "tech_amount"],
     "mart_region_summary": ["period", "province_code", "region", "enterprises", "hte_enterprises", "sme_enterprises",
                             "revenue", "rd_intensity"],
+    # The quarterly economic-analysis feed: the fact, the zone mart and its roll-up.
+    "fct_quarterly_report": ["filing_id", "revision", "submitted_at", "uscc", "zone_code", "period", "quarter",
+                             *QUARTERLY_YTD, "employees"],
+    "mart_quarterly_zone_economy": ["zone_code", "period", "quarter", "reporters", "panel_coverage",
+                                    *(f"{m}{suffix}" for m in QUARTERLY_BASES for suffix in ("_ytd", "_q", "_yoy_comparable"))],
+    "mart_quarterly_region_economy": ["region", "period", "quarter", "reporters",
+                                      *(f"{m}{suffix}" for m in QUARTERLY_BASES for suffix in ("_ytd", "_q", "_yoy_comparable"))],
 }
 
 

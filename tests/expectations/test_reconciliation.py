@@ -14,8 +14,10 @@ from pathlib import Path
 
 import duckdb
 
+from expectations.published import PUBLISHED_FACTS
 from expectations.runner import GateSession
 from expectations.suites import SUITES
+from ingestion.contracts import FAMILIES
 from tests.support import BlockedRun, PublishedSample
 
 RULE = "every_landed_record_published_or_superseded"
@@ -25,12 +27,11 @@ def counts(db: Path) -> dict[str, int]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         landed = sum(con.execute(f"SELECT count(*) FROM raw.{f}_{c}").fetchone()[0]
-                     for f in ("enterprise", "incubator", "contract", "zone") for c in ("files", "api"))
+                     for f in FAMILIES for c in ("files", "api"))
         quarantined = con.execute("SELECT count(*) FROM raw.quarantine").fetchone()[0]
         read = con.execute("SELECT sum(rows_read) FROM ops.ingest_accounting WHERE is_current").fetchone()[0]
         rejected = con.execute("SELECT count(*) FROM ops.ingest_accounting WHERE status = 'rejected'").fetchone()[0]
-        published = sum(con.execute(f"SELECT count(*) FROM analytics.{t}").fetchone()[0] for t in (
-            "fct_enterprise_annual", "fct_carrier_annual", "fct_tech_contract", "fct_zone_annual"))
+        published = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in PUBLISHED_FACTS.values())
     finally:
         con.close()
     return {"read": read, "landed": landed, "quarantined": quarantined, "rejected_files": rejected,

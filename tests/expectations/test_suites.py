@@ -218,6 +218,41 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
             + first("analytics.mart_zone_indicator_scores", "points_available IS NOT NULL")],
             "points_within_points_available"),
     },
+    "raw_quarterly": {
+        "a fifth quarter": (editable("raw.quarterly_files") + [
+            "UPDATE raw.quarterly_files SET quarter = 5 WHERE " + first("raw.quarterly_files")],
+            "contract_ranges_and_rules"),
+    },
+    "raw_quarterly_warnings": {
+        "no quarterly reports yet": (editable("raw.quarterly_files", "raw.quarterly_api") + [
+            "DELETE FROM raw.quarterly_files", "DELETE FROM raw.quarterly_api"], "has_deliveries"),
+    },
+    "fct_quarterly_report": {
+        "a quarter filed under two filing ids": ([
+            again("analytics.fct_quarterly_report", "filing_id || '-again' AS filing_id")],
+            "one_report_per_reporter_and_quarter"),
+    },
+    "fct_quarterly_report_warnings": {
+        "a zone's fourth quarter twice its annual report": ([
+            "UPDATE analytics.fct_quarterly_report SET revenue_ytd = revenue_ytd * 2 WHERE "
+            + first("analytics.fct_quarterly_report", "quarter = 4 AND reporter_type = 'zone' AND revenue_ytd > 0", 3)],
+            "q4_reconciles_with_annual"),
+    },
+    "mart_quarterly_zone_economy": {
+        "more comparable reporters than reporters": ([
+            "UPDATE analytics.mart_quarterly_zone_economy SET reporters_comparable = reporters + 1 WHERE "
+            + first("analytics.mart_quarterly_zone_economy")], "reporter_counts_consistent"),
+    },
+    "mart_quarterly_zone_economy_warnings": {
+        "a zone whose panel reports nothing": ([
+            "UPDATE analytics.mart_quarterly_zone_economy SET reporters = 0 WHERE "
+            + first("analytics.mart_quarterly_zone_economy", "reporters > 0", 3)], "panel_coverage"),
+    },
+    "mart_quarterly_region_economy": {
+        "a region that is none": ([
+            "UPDATE analytics.mart_quarterly_region_economy SET region = '华北' WHERE "
+            + first("analytics.mart_quarterly_region_economy", "region <> '全国'")], "known_regions"),
+    },
     "ingest_accounting": {
         "the ledger counting a row raw does not hold": ([
             "UPDATE ops.ingest_accounting SET rows_landed = rows_landed + 1 WHERE "

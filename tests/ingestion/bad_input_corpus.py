@@ -58,6 +58,9 @@ BASE: dict[str, Callable[[int], dict[str, str]]] = {
     "zone": lambda n: {**_common(n), "zone_code": f"Z{n:04d}", "zone_name": f"测试高新区{n}", "province_code": "110000",
                        "employees": "120", "enterprises": "30", "revenue": "56,000.5", "exports": "100",
                        "rd_fte": "12.5"},
+    "quarterly": lambda n: {**_common(n), "quarter": "2", "uscc": uscc(n), "zone_code": "Z1101", "employees": "120",
+                            "revenue_ytd": "56,000.5", "exports_ytd": "100", "net_profit_ytd": "-5.5",
+                            "rd_expense_ytd": "30"},
 }
 ROLES: dict[str, dict[str, str | None]] = {
     "enterprise": {},
@@ -68,10 +71,12 @@ ROLES: dict[str, dict[str, str | None]] = {
                  "established_on": "signed_on", "required": "contract_no"},
     "zone": {"uscc": None, "name": "zone_name", "region_code": "province_code", "st_staff": None, "listed": None,
              "established_on": None, "required": "zone_code"},
+    "quarterly": {"name": None, "region_code": None, "st_staff": None, "revenue": "revenue_ytd", "listed": None,
+                  "established_on": None, "required": "zone_code"},
 }
 # The rule "st_staff must not exceed employees" in each family: the pair of fields of the same shape.
 PAIR_RULE = {"enterprise": "rule:st_staff_le_employees", "incubator": "rule:new_tenants_le_tenants",
-             "contract": "rule:tech_amount_le_amount", "zone": None}
+             "contract": "rule:tech_amount_le_amount", "zone": None, "quarterly": None}
 
 
 class NotApplicable(Exception):

@@ -1,0 +1,1 @@
+{{ latest_filings('quarterly') }}

@@ -1,0 +1,1 @@
+{{ stage_raw('quarterly_api') }}
