@@ -99,6 +99,9 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
             "INSERT INTO raw.zone_files SELECT z.* REPLACE ('ZX-' || t.i AS filing_id, 'ZX0' || t.i AS zone_code) "
             "FROM (SELECT * FROM raw.zone_files WHERE period = 2023 LIMIT 1) z CROSS JOIN range(10) t(i)"],
             "within_national_figures"),
+        "a zone whose energy carriers exceed its 综合能源消费量": (editable("raw.zone_files") + [
+            "UPDATE raw.zone_files SET coal_tce = coal_tce + energy_tce WHERE "
+            + first("raw.zone_files", "energy_tce > 0")], "contract_ranges_and_rules"),
     },
     "raw_zone_warnings": {
         "a zone reporting far more enterprises than filed": (editable("raw.zone_files") + [
