@@ -215,6 +215,20 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
             "UPDATE analytics.mart_zone_evaluation SET rank = zones_evaluated + 1 WHERE "
             + first("analytics.mart_zone_evaluation")], "rank_among_zones_evaluated"),
     },
+    "mart_zone_green_account": {
+        "a zone's electricity without a CO₂ factor": ([
+            "UPDATE analytics.mart_zone_green_account SET co2_electricity_t = NULL, co2_t = NULL WHERE "
+            + first("analytics.mart_zone_green_account", "electricity_10k_kwh IS NOT NULL")],
+            "co2_factors_cover_every_carrier_and_year"),
+        "a zone report without an account": ([
+            "DELETE FROM analytics.mart_zone_green_account WHERE " + first("analytics.mart_zone_green_account")],
+            "every_zone_report_has_an_account"),
+    },
+    "mart_region_green_account": {
+        "more zones with an account than zones": ([
+            "UPDATE analytics.mart_region_green_account SET zones_with_account = zones + 1 WHERE "
+            + first("analytics.mart_region_green_account")], "zones_with_account_within_zones"),
+    },
     "mart_zone_indicator_scores": {
         "more points than the indicator has": ([
             "UPDATE analytics.mart_zone_indicator_scores SET points = points_available + 1 WHERE "
