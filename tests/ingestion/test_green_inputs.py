@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ingestion.api_client import ApiClient
@@ -120,3 +121,15 @@ def test_api_items_land_green_inputs_and_the_same_sum_rule_quarantines(zones, tm
                              (items[1]["filing_id"], pytest.approx(items[1]["coal_t"], abs=1e-4),
                               pytest.approx(items[1]["value_added"], abs=1e-4))])
     assert [q[0] for q in _raw(store, "SELECT rule FROM raw.quarantine")] == ["rule:energy_tce_is_sum_of_carriers"]
+
+
+def test_a_raw_layer_landed_before_the_green_fields_still_reads_with_them_empty(zones, tmp_path):
+    store = RawStore(tmp_path / "raw")
+    land_file_drops(_drop(tmp_path, zones.slice(0, 2), "110000_20230410.csv"), store, "zone")
+    (landed,) = sorted(store.family_dir("zone").glob("*/files__*.parquet"))
+    # As an earlier version of the contract landed it: no green columns at all.
+    pq.write_table(pq.read_table(landed).drop_columns(GREEN_KEYS), landed)
+    assert _raw(store, "SELECT count(*), count(energy_tce), count(coal_tce), count(value_added) FROM raw.zone_files") \
+        == [(2, 2, 0, 0)]
+    land_file_drops(_drop(tmp_path, zones.slice(2, 1), "120000_20230410.csv"), store, "zone")
+    assert _raw(store, "SELECT count(*), count(coal_tce), count(value_added) FROM raw.zone_files") == [(3, 1, 1)]
