@@ -145,7 +145,7 @@ totalled as (
     select
         accounted.*,
         round(co2_coal_t + co2_oil_t + co2_gas_t + co2_electricity_t + co2_heat_t, 4) as co2_t,
-        coal_tce + oil_tce + gas_tce + electricity_tce + heat_tce as energy_tce_of_carriers
+        cast(coal_tce + oil_tce + gas_tce + electricity_tce + heat_tce as decimal(18, 4)) as energy_tce_of_carriers
     from accounted
 ),
 

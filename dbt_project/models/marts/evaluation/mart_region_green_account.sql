@@ -44,9 +44,9 @@ final as (
         -- measures
         cast(zones as {{ dbt.type_bigint() }}) as zones,
         cast(zones_with_account as {{ dbt.type_bigint() }}) as zones_with_account,
-        energy_tce,
+        cast(energy_tce as decimal(18, 4)) as energy_tce,
         round(co2_t, 4) as co2_t,
-        value_added,
+        cast(value_added as decimal(18, 4)) as value_added,
         {{ green_account_ratios() }},
         round({{ share('renewable_electricity_10k_kwh', 'electricity_10k_kwh') }}, 6) as renewable_electricity_share,
         -- audit
