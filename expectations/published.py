@@ -297,8 +297,8 @@ def mart_zone_green_account(gxe: Any) -> list[Any]:
                 "every carrier a zone filed has a CO₂ factor for the zone's year (a fuel factor, or a grid factor "
                 "of the year or a documented fallback)"),
         no_rows("certainty_of_every_co2_figure",
-                f"SELECT {key}, co2_t FROM batch WHERE co2_t IS NOT NULL AND factor_certainty IS NULL",
-                "every CO₂ total says how certain its factors are (factor_certainty)"),
+                f"SELECT {key}, co2_t FROM batch WHERE co2_t > 0 AND factor_certainty IS NULL",
+                "every CO₂ total above zero says how certain its factors are (factor_certainty)"),
         no_rows("every_zone_report_has_an_account",
                 "SELECT f.zone_code, f.period FROM analytics.fct_zone_annual f "
                 "LEFT JOIN batch b ON b.zone_code = f.zone_code AND b.period = f.period WHERE b.zone_code IS NULL",
