@@ -283,6 +283,42 @@ def mart_zone_indicator_scores(gxe: Any) -> list[Any]:
     ]
 
 
+# Each carrier's filed quantity and the CO₂ the green account computes from it.
+GREEN_ACCOUNT_CO2 = {"coal_t": "co2_coal_t", "oil_t": "co2_oil_t", "gas_10k_m3": "co2_gas_t",
+                     "heat_gj": "co2_heat_t", "electricity_10k_kwh": "co2_electricity_t"}
+DECOUPLING_STATUSES = ("absolute_decoupling", "relative_decoupling", "no_decoupling", "value_added_not_growing")
+
+
+def mart_zone_green_account(gxe: Any) -> list[Any]:
+    key = "zone_code, period"
+    uncovered = " OR ".join(f"({q} IS NOT NULL AND {co2} IS NULL)" for q, co2 in GREEN_ACCOUNT_CO2.items())
+    return [
+        no_rows("co2_factors_cover_every_carrier_and_year",
+                f"SELECT {key}, electricity_grid, {', '.join(GREEN_ACCOUNT_CO2.values())} FROM batch WHERE {uncovered}",
+                "every carrier a zone filed has a CO₂ factor for the zone's year (a fuel factor, or a grid factor "
+                "of the year or a documented fallback)"),
+        no_rows("certainty_of_every_co2_figure",
+                f"SELECT {key}, co2_t FROM batch WHERE co2_t > 0 AND factor_certainty IS NULL",
+                "every CO₂ total above zero says how certain its factors are (factor_certainty)"),
+        no_rows("every_zone_report_has_an_account",
+                "SELECT f.zone_code, f.period FROM analytics.fct_zone_annual f "
+                "LEFT JOIN batch b ON b.zone_code = f.zone_code AND b.period = f.period WHERE b.zone_code IS NULL",
+                "every zone report published has a row in the green account"),
+        in_set("known_decoupling_statuses", DECOUPLING_STATUSES, "decoupling_status"),
+        within("intensities_not_negative", 0, None, key, "energy_intensity_tce_per_10k_yuan",
+               "co2_intensity_t_per_10k_yuan", "water_intensity_t_per_10k_yuan",
+               "solid_waste_intensity_t_per_10k_yuan", "renewable_electricity_share"),
+    ]
+
+
+def mart_region_green_account(gxe: Any) -> list[Any]:
+    return [
+        in_set("known_regions", (*REGIONS, "全国"), "region"),
+        within("zones_with_account_within_zones", 0, None, "region, period", "zones_with_account",
+               "zones - zones_with_account"),
+    ]
+
+
 def _raw_counts() -> str:
     return " UNION ALL ".join(
         f"SELECT '{family}' AS family, '{channel}' AS channel, count(*) AS raw_rows FROM raw.{family}_{channel}"
@@ -401,6 +437,8 @@ SUITES: tuple[Suite, ...] = (
     model_suite("analytics.mart_quarterly_zone_economy", quarterly.mart_quarterly_zone_economy),
     model_suite("analytics.mart_quarterly_zone_economy", quarterly.mart_quarterly_zone_economy_warnings, warnings=True),
     model_suite("analytics.mart_quarterly_region_economy", quarterly.mart_quarterly_region_economy),
+    model_suite("analytics.mart_zone_green_account", mart_zone_green_account),
+    model_suite("analytics.mart_region_green_account", mart_region_green_account),
     model_suite("ops.ingest_accounting", ingest_accounting),
     # The quarantine is published only as counts in ops.ingest_accounting; its gate reports on that model.
     Suite("quarantine", "raw.quarantine", quarantine, (("ops", "ingest_accounting"),),

@@ -20,7 +20,7 @@ def not_null(gxe: Any, *columns: str) -> list[Any]:
 
 
 def contract_violations(family: Family, columns: Iterable[str]) -> Any:
-    """Every range and `≤` rule of the filing contract in one scan, named as the landing's quarantine names them
+    """Every range, `≤` and sum rule of the filing contract in one scan, named as the landing's quarantine names them
     (`range:revenue`, `rule:st_staff_le_employees`): each row returned lists the rules it breaks.
 
     One SQL rule rather than one GX expectation per field: over a national year of raw Parquet, GX's per-expectation
@@ -37,6 +37,7 @@ def contract_violations(family: Family, columns: Iterable[str]) -> Any:
             conditions.append((f"range:{f.key}", f"{f.key} > {f.maximum!r}"))
     conditions += [(f"rule:{r.name}", f"{r.left} > {r.right}") for r in family.not_greater
                    if {r.left, r.right} <= present]
+    conditions += [(f"rule:{r.name}", r.broken()) for r in family.sums if {r.total, *r.parts} <= present]
     named = ", ".join(f"CASE WHEN {condition} THEN '{name}' END" for name, condition in conditions)
     key = "filing_id" if "filing_id" in present else family.subject_key
     ranged = dict.fromkeys(name.removeprefix("range:") for name, _ in conditions if name.startswith("range:"))

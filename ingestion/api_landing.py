@@ -138,7 +138,8 @@ def _shape_problems(family: Family, items: list) -> dict[int, tuple[str, str]]:
         if type(item) is not dict:
             problems[i] = ("shape:item", f"the item is {_describe(item)}, not an object")
     for fld in family.fields:
-        values = [item.get(fld.key, _MISSING) if type(item) is dict else None for item in items]
+        absent = None if fld.extension else _MISSING
+        values = [item.get(fld.key, absent) if type(item) is dict else None for item in items]
         allowed = (*JSON_TYPES[fld.kind], type(None))
         if set(map(type, values)) <= set(allowed):
             continue
@@ -166,7 +167,7 @@ def _page_text(family: Family, page: Page, source: str, loaded_at: dt.datetime) 
     problems = _shape_problems(family, page.items)
     rows = [i for i in range(len(page.items)) if i not in problems]
     items = [page.items[i] for i in rows]
-    columns = {fld.key: _text_column([item[fld.key] for item in items], fld.kind) for fld in family.fields}
+    columns = {fld.key: _text_column([item.get(fld.key) for item in items], fld.kind) for fld in family.fields}
     lineage = _lineage(page, source, [page.offset + i + 1 for i in rows], loaded_at)
     text = pa.table({**columns, **lineage})
     bad = sorted(problems)

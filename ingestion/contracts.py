@@ -20,6 +20,7 @@ For the other families the filing family and its subject share one name (enterpr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -74,6 +75,7 @@ class Field:
     foreign_ok: bool = False  # may also be FOREIGN_REGION, the code parties abroad carry
     codes: tuple[str, str] | None = None  # (reference seed, its column) listing every value the field may hold
     personal: bool = False  # personal data: landed for the record, never published
+    extension: bool = False  # this project's addition to the filing formats: a delivery may lack it (then null)
     description: str = ""
 
     @property
@@ -94,11 +96,31 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class SumRule:
+    """A rule within one record: the `parts` add up to `total`, within `tolerance` of the total (or `slack` in the
+    total's unit, for rounding), when the total and every part are present."""
+
+    name: str
+    parts: tuple[str, ...]
+    total: str
+    tolerance: float
+    slack: float
+
+    def broken(self, column: Callable[[str], str] = str) -> str:
+        """SQL, true when the record breaks the rule; `column` names a field's column. NULL (not broken) when the
+        total or a part is missing."""
+        parts = " + ".join(column(p) for p in self.parts)
+        total = column(self.total)
+        return f"abs(({parts}) - {total}) > greatest({self.tolerance!r} * {total}, {self.slack!r})"
+
+
+@dataclass(frozen=True)
 class Family:
     name: str
     chinese_name: str
     fields: tuple[Field, ...]
     not_greater: tuple[Rule, ...] = ()
+    sums: tuple[SumRule, ...] = ()
     subject_key: str = "uscc"  # what one filing is about
 
     def field(self, key: str) -> Field:
@@ -262,6 +284,40 @@ CONTRACT = Family(
     not_greater=(Rule("tech_amount", "amount"), Rule("signed_on", "registered_on")),
 )
 
+# Energy carriers of the green account: (key, Chinese name, physical unit as filed). Each is filed in its physical
+# unit and in 吨标准煤 (tce, GB/T 2589; electricity at its 当量值), and the carriers' tce add up to 综合能源消费量.
+ENERGY_CARRIERS = (
+    ("coal", "煤炭", "t", "吨"),
+    ("oil", "油品", "t", "吨"),
+    ("gas", "天然气", "10k_m3", "万立方米"),
+    ("electricity", "电力", "10k_kwh", "万千瓦时"),
+    ("heat", "热力", "gj", "吉焦"),
+)
+
+GREEN_ACCOUNT_FIELDS = (
+    *(
+        field
+        for key, name, unit_key, unit in ENERGY_CARRIERS
+        for field in (
+            Field(f"{key}_{unit_key}", f"{name}消费量({unit})", Kind.DECIMAL, minimum=0, extension=True),
+            Field(f"{key}_tce", f"{name}消费量折标准煤(吨标准煤)", Kind.DECIMAL, minimum=0, extension=True),
+        )
+    ),
+    Field("renewable_electricity_10k_kwh", "可再生能源电力消费量(万千瓦时)", Kind.DECIMAL, minimum=0, extension=True),
+    Field("water_10k_t", "用水总量(万吨)", Kind.DECIMAL, minimum=0, extension=True),
+    Field("solid_waste_t", "一般工业固体废物产生量(吨)", Kind.DECIMAL, minimum=0, extension=True),
+    # 综合利用量 may exceed the year's 产生量 (it includes waste stored in earlier years), so no `≤` rule ties them.
+    Field("solid_waste_reused_t", "一般工业固体废物综合利用量(吨)", Kind.DECIMAL, minimum=0, extension=True),
+    _money("value_added", "增加值", minimum=0, extension=True,
+           description="value added of the enterprises in the zone's statistics, the denominator of its intensities"),
+)
+
+# The carriers' tce add up to 综合能源消费量 within 1% (other carriers, such as coke or LPG, are small in a zone) or
+# 0.05 tce (five figures rounded to 0.01).
+ENERGY_BY_CARRIER = SumRule(
+    "energy_tce_is_sum_of_carriers", tuple(f"{key}_tce" for key, *_ in ENERGY_CARRIERS), "energy_tce", 0.01, 0.05
+)
+
 ZONE = Family(
     name="zone",
     chinese_name="高新区年报",
@@ -288,7 +344,12 @@ ZONE = Family(
         Field("co2_tonnes", "二氧化碳排放量", Kind.DECIMAL, minimum=0),
         Field("green_ratio", "绿地率", Kind.DECIMAL, minimum=0, maximum=1),
         Field("area_km2", "规划面积", Kind.DECIMAL, minimum=0),
+        # The green development account's inputs: this project's extension of the zone report (not in
+        # filing-formats.md), all optional so reports without them still land (docs/ingestion.md).
+        *GREEN_ACCOUNT_FIELDS,
     ),
+    not_greater=(Rule("renewable_electricity_10k_kwh", "electricity_10k_kwh"),),
+    sums=(ENERGY_BY_CARRIER,),
 )
 
 # 季度快报: monitoring-point enterprises (监测点企业) and the zones themselves report year-to-date (本年累计) figures

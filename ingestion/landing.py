@@ -484,13 +484,18 @@ def _with_lineage(table: pa.Table, channel: str, source: str, sha: str, loaded_a
     )
 
 
-def _empty_select(schema: pa.Schema) -> str:
+def _duckdb_types(schema: pa.Schema) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of each field of `schema`."""
     con = duckdb.connect()
     try:
         con.register("empty", schema.empty_table())
-        types = con.execute("SELECT column_name, column_type FROM (DESCRIBE empty)").fetchall()
+        return con.execute("SELECT column_name, column_type FROM (DESCRIBE empty)").fetchall()
     finally:
         con.close()
+
+
+def _empty_select(schema: pa.Schema) -> str:
+    types = _duckdb_types(schema)
     return "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {ident(c)}" for c, t in types) + " WHERE false"
 
 
@@ -506,7 +511,7 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
         family = FAMILIES[name]
         for channel in CHANNELS:
             files = sorted(store.family_dir(name).glob(f"*/{channel}__*.parquet"))
-            body = _parquet_select(files) if files else _empty_select(landing_schema(family))
+            body = _landed_select(files, landing_schema(family)) if files else _empty_select(landing_schema(family))
             view = f"raw.{name}_{channel}"
             con.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
             counts[view] = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
@@ -527,3 +532,17 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
 
 def _parquet_select(files: list[Path]) -> str:
     return f"SELECT * FROM read_parquet({literal_list(files)})"
+
+
+def _landed_select(files: list[Path], schema: pa.Schema) -> str:
+    """A family's landed Parquet as rows of the current contract. Files landed before a field joined the contract
+    (the zone report's green account fields) lack its column: it reads as null there, so a raw layer landed by an
+    earlier version still builds. Only the footers are read; when every file has every column nothing changes."""
+    landed = [set(pq.read_schema(path).names) for path in files]
+    if all(set(schema.names) <= names for names in landed):
+        return _parquet_select(files)
+    anywhere = set().union(*landed)
+    types = dict(_duckdb_types(schema))
+    columns = ", ".join(ident(name) if name in anywhere else f"CAST(NULL AS {types[name]}) AS {ident(name)}"
+                        for name in schema.names)
+    return f"SELECT {columns} FROM read_parquet({literal_list(files)}, union_by_name = true)"

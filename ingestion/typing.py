@@ -24,6 +24,7 @@ from ingestion.contracts import (
     Family,
     Field,
     Kind,
+    SumRule,
     landing_schema,
 )
 from ingestion.escaping import EXCERPT_CHARS, printable
@@ -249,6 +250,20 @@ def _time_problems() -> list[_Problem]:
     ]
 
 
+def _sum_problem(family: Family, rule: SumRule) -> _Problem:
+    def typed(key: str) -> str:
+        return ident("t_" + key)
+
+    parts = ", ".join(family.field(p).header for p in rule.parts)
+    return _problem(
+        f"rule:{rule.name}",
+        rule.broken(typed),
+        f"{literal(family.field(rule.total).header + ' ')} || CAST({typed(rule.total)} AS VARCHAR) || "
+        f"{literal(f' differs by more than {rule.tolerance:.0%} from the sum of {parts}: ')} || "
+        f"CAST({' + '.join(typed(p) for p in rule.parts)} AS VARCHAR)",
+    )
+
+
 def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]) -> str:
     """One query over relation `src` (text columns named by key) giving typed columns `t_*` and `_problems`."""
     clean_cols, typed_cols = [], []
@@ -269,6 +284,7 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
                 f"{literal(' exceeds ' + right.header + ' ')} || CAST({ident('t_' + rule.right)} AS VARCHAR)",
             )
         )
+    problems += [_sum_problem(family, rule) for rule in family.sums]
     problems += _time_problems()
     return f"""
         WITH cleaned AS (SELECT *{"".join(", " + c for c in clean_cols)} FROM src),

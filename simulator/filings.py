@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from ingestion.contracts import FOREIGN_REGION
 from ingestion.reference import rows
 from simulator.codes import digits, text
+from simulator.green import green_columns
 from simulator.world import (
     CARRIER_MIX,
     INSTITUTION_MIX,
@@ -500,6 +501,7 @@ def zone_reports(rng: np.random.Generator, world: World, year: int, filed: Filed
             "co2_tonnes": np.round(sums["energy_tce"] * 2.6, 2),
             "green_ratio": np.round(rng.uniform(0.30, 0.45, n), 4),
             "area_km2": area,
+            **green_columns(info["zone_code"].tolist(), year, sums["energy_tce"], sums["revenue"]),
             "_province": province,
             "_day": day,
         }

@@ -1,8 +1,9 @@
 """The evaluation report: one static HTML page built from the published marts after every publication.
 
 It reads the serving file, as a BI tool would, and draws with Plotly: zone ranking with the bottom decile marked,
-regions compared, technology flows between provinces, the HTE and SME funnels, trends by year, and the quarterly
-flash reports' comparable growth and panel size by region. The page is
+regions compared, technology flows between provinces, the HTE and SME funnels, trends by year, the quarterly
+flash reports' comparable growth and panel size by region, and the green account (CO₂ and energy intensity by
+region over time, the zones' decoupling status by region). The page is
 self-contained (Plotly's script is embedded once), so it opens from disk with no network.
 """
 
@@ -162,6 +163,45 @@ def _quarterly(con) -> list[go.Figure]:
     return [growth, panel]
 
 
+DECOUPLING_LABELS = {"absolute_decoupling": "绝对脱钩（增加值增长、排放下降）",
+                     "relative_decoupling": "相对脱钩（排放增长慢于增加值）",
+                     "no_decoupling": "未脱钩（排放增长不慢于增加值）",
+                     "value_added_not_growing": "增加值未增长"}
+# The CO₂ figures rest on unverified fuel factors (mart_zone_green_account.factor_certainty): every green chart says so.
+GREEN_CAVEAT = "CO₂ 因子含未核实值（U），仅供参考"
+
+
+def _green_intensity(con) -> go.Figure:
+    regions = _query(con, """
+        select region, period, co2_intensity_t_per_10k_yuan as co2, energy_intensity_tce_per_10k_yuan as energy
+        from analytics.mart_region_green_account order by period""")
+    figure = go.Figure()
+    for region in [*REGION_ORDER, "全国"]:
+        rows = regions[regions["region"] == region]
+        figure.add_trace(go.Scatter(name=f"{region} CO₂", x=rows["period"], y=rows["co2"], mode="lines+markers"))
+        figure.add_trace(go.Scatter(name=f"{region} 能耗", x=rows["period"], y=rows["energy"], mode="lines",
+                                    line={"dash": "dot"}, yaxis="y2"))
+    figure.update_layout(title=f"绿色发展账户：分区域单位增加值二氧化碳排放与综合能耗逐年变化（{GREEN_CAVEAT}）",
+                         xaxis={"dtick": 1, "title": "报告年度"}, yaxis={"title": "吨 CO₂ / 万元"},
+                         yaxis2={"title": "吨标准煤 / 万元", "overlaying": "y", "side": "right"})
+    return figure
+
+
+def _decoupling(con, period: int) -> go.Figure:
+    zones = _query(con, """
+        select region, decoupling_status, count(*) as zones
+        from analytics.mart_zone_green_account
+        where period = ? and decoupling_status is not null group by 1, 2""", period)
+    figure = go.Figure([
+        go.Bar(name=label, x=REGION_ORDER,
+               y=[zones[(zones["region"] == r) & (zones["decoupling_status"] == status)]["zones"].sum()
+                  for r in REGION_ORDER])
+        for status, label in DECOUPLING_LABELS.items()])
+    figure.update_layout(title=f"{period} 年绿色发展账户：各区域高新区脱钩状态（较上年，{GREEN_CAVEAT}）",
+                         barmode="stack", yaxis={"title": "高新区数"})
+    return figure
+
+
 def build_report(serving_db: Path, out: Path) -> Report:
     """Write the report for the latest reporting year in the serving file; swap it in whole, like the warehouse."""
     out = Path(out)
@@ -171,7 +211,7 @@ def build_report(serving_db: Path, out: Path) -> Report:
         period = con.execute("select max(period) from analytics.mart_region_summary").fetchone()[0]
         figures = [] if period is None else [
             _zone_ranking(con, period), _regions(con, period), _flows(con, period), *_funnels(con, period), _trends(con),
-            *_quarterly(con)]
+            _green_intensity(con), _decoupling(con, period), *_quarterly(con)]
     finally:
         con.close()
     titles = [f.layout.title.text for f in figures]

@@ -1,7 +1,9 @@
 {#- The second-level zone indicators (domain-rules §6) the filings support: (key, SQL over the CTEs of
     int_zone__indicator_values). The keys are the columns of that model and the indicator_key of ref_zone_weights;
-    mart_zone_indicator_scores unpivots by the same list. energy_per_gdp (3.1) is in tce per 万元 of value added:
-    gdp is filed in 千元, hence energy_tce * 10 / gdp. -#}
+    mart_zone_indicator_scores unpivots by the same list. The three green indicators (3.1 单位增加值综合能耗,
+    二氧化碳排放量增长率, 总绿地率) are read from the green account (int_zone__green_account, published as
+    mart_zone_green_account), their one definition: 3.1 is energy_tce per 万元 of the filed value added (not of
+    gdp), CO₂ growth is of the account's CO₂ computed from the carriers (not the filed co2_tonnes). -#}
 {% macro zone_indicators() -%}
     {%- set indicators = [
         ('rd_institutions', 'zones.rd_institutions'),
@@ -16,9 +18,9 @@
         ('revenue_net_increase', 'zones.revenue - previous.revenue'),
         ('profit_margin', share('zones.net_profit', 'zones.revenue')),
         ('hte_net_increase', 'case when previous.zone_code is not null then coalesce(enterprise_totals.hte_enterprises, 0) - coalesce(previous_enterprise_totals.hte_enterprises, 0) end'),
-        ('energy_per_gdp', share('zones.energy_tce * 10', 'zones.gdp')),
-        ('co2_growth', share('zones.co2_tonnes', 'previous.co2_tonnes') ~ ' - 1'),
-        ('green_ratio', 'zones.green_ratio'),
+        ('energy_per_gdp', 'green.energy_intensity_tce_per_10k_yuan'),
+        ('co2_growth', 'green.co2_growth'),
+        ('green_ratio', 'green.green_ratio'),
         ('employment_net_increase', 'zones.employees - previous.employees'),
         ('hte_export_share', share('coalesce(enterprise_totals.hte_exports, 0)', 'zones.revenue')),
         ('gdp_share_of_city', share('zones.gdp', 'zones.city_gdp')),

@@ -17,6 +17,7 @@ PUBLISHED = [
     "fct_carrier_annual", "fct_tech_contract",
     "fct_zone_annual", "mart_hte_eligibility", "mart_sme_evaluation", "mart_incubator_criteria",
     "mart_zone_evaluation", "mart_zone_indicator_scores", "mart_tech_market", "mart_region_summary",
+    "mart_zone_green_account", "mart_region_green_account",
 ]
 
 

@@ -99,6 +99,9 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
             "INSERT INTO raw.zone_files SELECT z.* REPLACE ('ZX-' || t.i AS filing_id, 'ZX0' || t.i AS zone_code) "
             "FROM (SELECT * FROM raw.zone_files WHERE period = 2023 LIMIT 1) z CROSS JOIN range(10) t(i)"],
             "within_national_figures"),
+        "a zone whose energy carriers exceed its 综合能源消费量": (editable("raw.zone_files") + [
+            "UPDATE raw.zone_files SET coal_tce = coal_tce + energy_tce WHERE "
+            + first("raw.zone_files", "energy_tce > 0")], "contract_ranges_and_rules"),
     },
     "raw_zone_warnings": {
         "a zone reporting far more enterprises than filed": (editable("raw.zone_files") + [
@@ -211,6 +214,20 @@ BREAKS: dict[str, dict[str, tuple[list[str], str]]] = {
         "a rank beyond the zones evaluated": ([
             "UPDATE analytics.mart_zone_evaluation SET rank = zones_evaluated + 1 WHERE "
             + first("analytics.mart_zone_evaluation")], "rank_among_zones_evaluated"),
+    },
+    "mart_zone_green_account": {
+        "a zone's electricity without a CO₂ factor": ([
+            "UPDATE analytics.mart_zone_green_account SET co2_electricity_t = NULL, co2_t = NULL WHERE "
+            + first("analytics.mart_zone_green_account", "electricity_10k_kwh IS NOT NULL")],
+            "co2_factors_cover_every_carrier_and_year"),
+        "a zone report without an account": ([
+            "DELETE FROM analytics.mart_zone_green_account WHERE " + first("analytics.mart_zone_green_account")],
+            "every_zone_report_has_an_account"),
+    },
+    "mart_region_green_account": {
+        "more zones with an account than zones": ([
+            "UPDATE analytics.mart_region_green_account SET zones_with_account = zones + 1 WHERE "
+            + first("analytics.mart_region_green_account")], "zones_with_account_within_zones"),
     },
     "mart_zone_indicator_scores": {
         "more points than the indicator has": ([

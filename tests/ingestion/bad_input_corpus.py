@@ -200,6 +200,21 @@ class Case:
         return True
 
 
+# A zone's 综合能源消费量 and its five carriers' tce (the green account's extension of the zone report).
+ZONE_ENERGY = {"energy_tce": "100", "coal_tce": "20", "oil_tce": "5", "gas_tce": "10", "electricity_tce": "55",
+               "heat_tce": "10"}
+
+
+def _zone_carriers_off_total(spec: Spec) -> bytes:
+    """Zone reports with their energy by carrier; the middle one's carriers add up to 150 tce against 100."""
+    if spec.name != "zone":
+        raise NotApplicable("energy carriers")
+    keys = [*spec.headers, *ZONE_ENERGY]
+    records = [{**spec.record(1), **ZONE_ENERGY}, {**spec.record(3), **ZONE_ENERGY, "coal_tce": "70"},
+               {**spec.record(2), **ZONE_ENERGY}]
+    return csv_bytes([[spec.family.field(k).header for k in keys]] + [[r[k] for k in keys] for r in records])
+
+
 def _drop_column(key: str) -> Callable[[Spec], bytes]:
     return lambda spec: csv_bytes(spec.rows(keys=[k for k in spec.headers if k != spec.needed(key)]))
 
@@ -433,6 +448,8 @@ CASES: tuple[Case, ...] = (
          with_record(submitted_at="2099-01-01T00:00:00+08:00")),
     Case("st_staff_above_employees", "a part above its whole (more S&T staff than employees)", QUARANTINED,
          "rule:st_staff_le_employees", with_record(st_staff="500")),
+    Case("energy_carriers_off_total", "a zone's energy by carrier adding up to 150 tce against 综合能源消费量 100",
+         QUARANTINED, "rule:energy_tce_is_sum_of_carriers", _zone_carriers_off_total),
     Case("uscc_check_digit", "a USCC with a wrong check character", FLAGGED, "uscc_valid = false",
          with_record(uscc=uscc(3)[:17] + ("0" if uscc(3)[17] != "0" else "1"))),
     Case("uscc_short", "a USCC of 17 characters", QUARANTINED, "uscc_format:uscc", with_record(uscc=uscc(3)[:17])),

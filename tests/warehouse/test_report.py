@@ -12,9 +12,10 @@ from warehouse.report import build_report
 def test_a_run_writes_the_report_with_every_chart_from_the_published_marts(published_sample):
     page = (published_sample.home / "reports" / "evaluation.html").read_text(encoding="utf-8")
     for title in ("综合评价排名", "四大区域比较", "跨省技术流动", "高新技术企业评价漏斗", "科技型中小企业评价漏斗", "逐年趋势",
-                  "营业收入累计同比（可比口径", "报送的监测点企业数"):
+                  "营业收入累计同比（可比口径", "报送的监测点企业数",
+                  "分区域单位增加值二氧化碳排放", "脱钩状态", "仅供参考"):
         assert title in page
-    assert page.count('class="plotly-graph-div"') == 8
+    assert page.count('class="plotly-graph-div"') == 10
     assert len(re.findall(r"<script[^>]*>", page)) >= 6  # Plotly's own script is embedded: it opens offline
     serving = published_sample.home / "warehouse" / "serving.duckdb"
     with duckdb.connect(str(serving), read_only=True) as con:

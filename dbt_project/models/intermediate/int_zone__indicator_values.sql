@@ -31,6 +31,11 @@ contracts as (
     select * from {{ ref('int_contract__latest_filings') }}
 ),
 
+green as (
+    -- the green account: the one definition of the three green indicators
+    select * from {{ ref('int_zone__green_account') }}
+),
+
 carriers as (
     select * from {{ ref('int_carrier__annual') }}
     where zone_code is not null
@@ -108,6 +113,9 @@ measured as (
     left join incubation_totals
         on incubation_totals.zone_code = zones.zone_code
         and incubation_totals.period = zones.period
+    left join green
+        on green.zone_code = zones.zone_code
+        and green.period = zones.period
 ),
 
 final as (
