@@ -16,7 +16,7 @@ export PATH := $(BIN):$(PATH)
 help:
 	@echo "make demo     generate a sample, run the whole pipeline, publish"
 	@echo "make test     run every test"
-	@echo "make dev      the Dagster UI on workspace.yaml"
+	@echo "make dev      the Dagster UI on workspace.yaml, on http://127.0.0.1:\$$DEV_PORT (default 3000)"
 	@echo "make docs     dbt's documentation of the warehouse, served on http://127.0.0.1:8080"
 	@echo "make install  create .venv, install, build the dbt manifest"
 	@echo "make sources  regenerate the dbt sources of the raw layer from ingestion/contracts.py"
@@ -75,10 +75,12 @@ TEST_WORKERS ?= 3
 test: install browser spark
 	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist worksteal
 
+# The UI's port: make dev DEV_PORT=3001 when 3000 is taken.
+DEV_PORT ?= 3000
 dev: install
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'freshness:\n  enabled: true\n' > $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 # dbt's documentation site, generated against the built warehouse ($(NDC_HOME)/docs/dbt/), then served.
 docs: install

@@ -133,6 +133,29 @@ def _passwords(dsn: str) -> set[str]:
     return {p for p in spellings if p}
 
 
+CONNECT_TIMEOUT_S = 10
+
+
+def check_connection(dsn: str, timeout_s: int = CONNECT_TIMEOUT_S) -> None:
+    """Connect to `dsn` once and leave: raises PublicationError, naming the target and never the password, when the
+    DSN cannot be parsed or the server refuses it."""
+    try:
+        psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error as exc:
+        raise PublicationError(f"NDC_PUBLISH_POSTGRES_DSN is no DSN libpq can read ({redact(_one_line(exc), dsn)}); "
+                               "write it as postgresql://user@host:port/database") from None
+    try:
+        with psycopg.connect(dsn, connect_timeout=timeout_s, autocommit=True) as pg:
+            pg.execute("SELECT 1")
+    except psycopg.Error as exc:
+        raise PublicationError(f"cannot connect to PostgreSQL at {describe_target(dsn)} (NDC_PUBLISH_POSTGRES_DSN): "
+                               f"{redact(_one_line(exc), dsn)}") from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def redact(text: str, dsn: str) -> str:
     """`text` with the DSN's password replaced by `***`; the longest spellings go first."""
     for password in sorted(_passwords(dsn), key=len, reverse=True):
