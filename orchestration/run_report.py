@@ -131,7 +131,7 @@ class RunReport:
             )
             if self.postgres and self.postgres.get("postgres_configured"):
                 lines.append(f"PUBLISHED {self.postgres.get('tables_published')} tables to PostgreSQL "
-                             f"{self.postgres.get('target')}, schema {self.postgres.get('schema')}")
+                             f"{self.postgres.get('target')}, schemas {self.postgres.get('schema')}")
             lines.append(f"  query it:  {query_hint(settings.serving_db)}  (schemas analytics and ops)")
             lines.append("  the UI:    make dev (DEV_PORT=3000), then open http://127.0.0.1:3000")
         else:

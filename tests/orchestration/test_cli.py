@@ -108,8 +108,12 @@ def test_make_dev_serves_the_ui_on_the_port_given(tmp_path):
 
 def _rejected(stdout: str) -> list[str]:
     """The sources the report lists under `rejected deliveries`."""
-    block = stdout.split("rejected deliveries", 1)[1].splitlines()[1:]
-    return [line[4:].split(": ", 1)[0] for line in block if line.startswith("  - ")]
+    sources = []
+    for line in stdout.split("rejected deliveries", 1)[1].splitlines()[1:]:
+        if not line.startswith("  - "):
+            break
+        sources.append(line[4:].split(": ", 1)[0])
+    return sources
 
 
 def test_stderr_names_each_rejected_file_once(published_sample: PublishedSample):
