@@ -16,7 +16,7 @@ import pytest
 
 from orchestration.cli import DISTRIBUTION, EXIT_ENVIRONMENT, EXIT_SETTINGS, missing_for_extra
 from orchestration.settings import ENVIRONMENT, REPO_ROOT
-from tests.support import PublishedSample, create_database, drop_database, dsn_for, free_port, run_ndc, \
+from tests.support import BlockedRun, PublishedSample, create_database, drop_database, dsn_for, free_port, run_ndc, \
     wait_for_health
 
 
@@ -138,3 +138,15 @@ def test_quiet_run_prints_only_the_report(published_sample: PublishedSample, tmp
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr == ""
     assert "PUBLISHED" in result.stdout and "timings:" in result.stdout
+
+
+def test_a_blocked_run_says_how_to_recover_naming_files_and_filing_ids(blocked_sample: BlockedRun):
+    report = blocked_sample.run.stdout
+    assert blocked_sample.run.returncode == 1 and "NOT PUBLISHED" in report
+    assert re.search(r"the deliveries holding these rows: have each file corrected at its source and delivered "
+                     r"again under the same name .*then run `ndc run` again:", report)
+    named = dict(re.findall(r"^\s+(enterprise/\S+\.csv): filing ids? (.+)$", report, re.M))
+    # The province's second delivery of a published report under a new filing id, and the first one it duplicates.
+    again = named.pop("enterprise/2022/110000_20231201.csv")
+    assert re.fullmatch(r"ENT-2022-\w+-AGAIN", again)
+    assert list(named.values()) == [again.removesuffix("-AGAIN")], named
