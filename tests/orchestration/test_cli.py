@@ -54,7 +54,7 @@ def missing_database():
 def test_a_bad_dsn_is_refused_before_any_work(tmp_path, case, missing_database):
     closed = free_port()  # nothing listens there once free_port has closed it
     dsn = {
-        "refused": f"postgresql://postgres:pw-s3cret@127.0.0.1:{closed}/ndc",
+        "refused": f"postgresql://postgres:pw-s3cret@127.0.0.1:{closed}/ndc",  # pragma: allowlist secret
         "no database": psycopg.conninfo.make_conninfo(missing_database, password="pw-s3cret"),
         "unparsable": "host=127.0.0.1 password=pw-s3cret dbname",
     }[case]
