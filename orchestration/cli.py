@@ -23,6 +23,7 @@ import sys
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -80,7 +81,7 @@ def _tool(module: str, extra: str):
                                    f"({exc.name} is missing): {hint}") from None
 
 
-def _fail(line: str, code: int) -> None:
+def _fail(line: str, code: int) -> NoReturn:
     click.echo(line, err=True)
     sys.exit(code)
 
@@ -197,11 +198,11 @@ def run_config(full_refresh: bool = False, allow_shrink: bool = False, quiet: bo
 
 
 @main.command(help="Land, build, gate and publish everything. Exit codes: 0 published, or nothing new since the last "
-              "publication (said so); 1 a gate blocked publication or a step failed (the report names them); 2 a setting "
-              "it cannot work with (a PostgreSQL DSN it cannot connect with, a Spark target without the Spark extra), "
-              "checked before any work; 3 another "
-              "run holds $NDC_HOME/run.lock; 4 the environment failed (a full disk, NDC_HOME not writable, a corrupt "
-              "database file), said in one line on stderr.")
+              "publication (said so); 1 a gate blocked publication or a step failed (the report names them); 2 a "
+              "setting it cannot work with (a PostgreSQL DSN it cannot connect with, a Spark target without the Spark "
+              "extra), refused before any work; 3 another run holds $NDC_HOME/run.lock; 4 the environment failed (a "
+              "full disk, NDC_HOME not writable or a file, a corrupt database file). Exits other than 0 and 1 are "
+              "said in one line on stderr.")
 @click.option(
     "--full-refresh",
     is_flag=True,

@@ -243,7 +243,8 @@ def _load(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, table: _Table,
                 pacsv.write_csv(batch, buffer, write_options=options)  # NULL unquoted-empty, '' quoted: as COPY reads
                 copy.write(buffer.getvalue())
         # Keys after the load: one index build each instead of index maintenance per row.
-        for kind, key in [("PRIMARY KEY", keys.primary_key)] * bool(keys.primary_key) + [("UNIQUE", u) for u in keys.unique]:
+        indexed = ([("PRIMARY KEY", keys.primary_key)] if keys.primary_key else []) + [("UNIQUE", u) for u in keys.unique]
+        for kind, key in indexed:
             cur.execute(sql.SQL("ALTER TABLE {} ADD {} ({})").format(
                 target, sql.SQL(kind), sql.SQL(", ").join(map(sql.Identifier, key))))
         if table.comment:

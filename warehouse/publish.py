@@ -32,7 +32,7 @@ PUBLISHED_SCHEMAS = ("analytics", "ops")
 SCHEMA_COMMENTS = {
     "analytics": "火炬统计 warehouse for BI: dimensions (dim_*), facts (fct_*) and evaluation marts (mart_*), published "
     "whole after the quality gates. Facts and marts join dimensions on their *_key columns (declared foreign keys); "
-    "'-1' is each dimension's unknown member. Money in 千元.",
+    "'-1' is each dimension's unknown member. Money in 千元, contract amounts in 万元.",
     "ops": "How the pipeline accounted for each delivery (a file or an API page): ingest_accounting.",
 }
 # Files DuckDB 1.0 and later can open: most BI drivers embed an older DuckDB than the one that builds.
