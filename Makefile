@@ -11,16 +11,17 @@ export NDC_HOME ?= $(CURDIR)/.ndc
 export DAGSTER_HOME ?= $(NDC_HOME)/dagster
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install manifest sources browser spark demo test dev docs load-time bench clean help
+.PHONY: install manifest sources browser spark bi-client bi demo test dev docs load-time bench clean help
 
 help:
 	@echo "make demo     generate a sample, run the whole pipeline, publish"
 	@echo "make test     run every test"
-	@echo "make dev      the Dagster UI on workspace.yaml"
+	@echo "make dev      the Dagster UI on workspace.yaml, on http://127.0.0.1:\$$DEV_PORT (default 3000)"
 	@echo "make docs     dbt's documentation of the warehouse, served on http://127.0.0.1:8080"
 	@echo "make install  create .venv, install, build the dbt manifest"
 	@echo "make sources  regenerate the dbt sources of the raw layer from ingestion/contracts.py"
 	@echo "make spark    add dbt-spark and pyspark (NDC_DBT_TARGET=spark)"
+	@echo "make bi       Apache Superset reads both serving copies and draws a chart of a mart (tests/bi)"
 
 install: $(STAMP) $(MANIFEST)
 
@@ -69,16 +70,36 @@ $(SPARK_STAMP): $(STAMP)
 	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev,spark]"
 	@touch $@
 
+# Apache Superset from PyPI, in its own environment (its pins clash with the pipeline's), for the BI test
+# (tests/bi): the drivers of both serving copies, and what its wheel uses without declaring it (rich, cachetools;
+# flask-caching 2.4 renamed an argument its cache passes).
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
+BI_PACKAGES := "apache-superset==6.1.0" "duckdb-engine==0.17.0" "duckdb==1.5.6" "psycopg2-binary>=2.9,<3" \
+	"rich>=13" "cachetools>=5" "flask-caching>=2.1,<2.4"
+bi-client: $(BI_STAMP)
+$(BI_STAMP): $(STAMP)
+	@test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BIN)/uv pip install --quiet --python $(BI_VENV)/bin/python $(BI_PACKAGES)
+	@touch $@
+
+# Superset connects to each serving copy of a published sample, lists its tables with their comments and keys, and
+# draws a chart of a mart in headless Chromium (artifacts/bi/).
+bi: install browser bi-client
+	$(BIN)/python -m pytest -p no:xdist tests/bi
+
 # Three workers on these two cores: a pipeline run leaves a core partly idle while it waits on dbt and the database.
 # TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 3
-test: install browser spark
+test: install browser spark bi-client
 	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist worksteal
 
+# The UI's port: make dev DEV_PORT=3001 when 3000 is taken.
+DEV_PORT ?= 3000
 dev: install
 	@mkdir -p $(DAGSTER_HOME)
 	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'freshness:\n  enabled: true\n' > $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 # dbt's documentation site, generated against the built warehouse ($(NDC_HOME)/docs/dbt/), then served.
 docs: install
@@ -96,4 +117,4 @@ bench: install
 	$(BIN)/ndc bench --scale $(BENCH_SCALE) --years $(BENCH_YEARS) --json $(BENCH_JSON)
 
 clean:
-	rm -rf $(VENV) .ndc dbt_project/target dbt_project/logs
+	rm -rf $(VENV) $(BI_VENV) .ndc dbt_project/target dbt_project/logs

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from expectations.deliveries import RECOVERY, Delivery, locate
 from expectations.suite import Suite
 from warehouse.memory import DEFAULT_MEMORY_LIMIT, duckdb_config
 
@@ -61,12 +62,16 @@ class GateResult:
     seconds: float = 0.0
     docs_index: str | None = None  # file:// URL of the Data Docs site
     docs_page: str | None = None  # file:// URL of this validation's page
+    deliveries: tuple[Delivery, ...] = ()  # where a blocking failure's sampled rows came from
 
     def summary(self) -> str:
         if self.passed:
             return f"{self.suite}: {self.evaluated} expectations passed on {self.table}"
         lines = [f"{self.suite}: {len(self.failures)} of {self.evaluated} expectations failed on {self.table}"]
         lines += [f"  - {f.describe()}" for f in self.failures]
+        if self.deliveries:
+            lines.append(f"  the deliveries holding these rows: {RECOVERY}:")
+            lines += [f"    {d.describe()}" for d in self.deliveries]
         return "\n".join(lines)
 
 
@@ -219,11 +224,16 @@ def _with_docs(result: GateResult, index: str, page: str) -> GateResult:
     return replace(result, docs_index=index, docs_page=page)
 
 
-def _relations(suite: Suite) -> str:
-    """What a suite's batch reads, for people: "raw.zone_files + raw.zone_api" for a family's channels."""
+def _relation_names(suite: Suite) -> list[str]:
+    """The relations a suite's batch reads: raw.zone_files and raw.zone_api for a family's channels."""
     if not suite.is_query:
-        return suite.batch
-    return " + ".join(dict.fromkeys(re.findall(r"\bFROM\s+([\w.]+)", suite.batch, flags=re.IGNORECASE)))
+        return [suite.batch]
+    return list(dict.fromkeys(re.findall(r"\bFROM\s+([\w.]+)", suite.batch, flags=re.IGNORECASE)))
+
+
+def _relations(suite: Suite) -> str:
+    """What a suite's batch reads, for people: "raw.zone_files + raw.zone_api"."""
+    return " + ".join(_relation_names(suite))
 
 
 def validate_suites(db_path: Path, suites: list[Suite], quality_dir: Path | None = None,
@@ -231,7 +241,11 @@ def validate_suites(db_path: Path, suites: list[Suite], quality_dir: Path | None
     with GateSession(db_path, quality_dir, memory_limit) as session:
         for suite in suites:
             session.validate(suite)
-        return session.close()
+        results = session.close()
+    # Once the session let go of the file: the deliveries behind each blocking failure, for the operator to fix.
+    by_name = {suite.name: suite for suite in suites}
+    return [replace(r, deliveries=tuple(locate(db_path, _relation_names(by_name[r.suite]), r.failures, memory_limit)))
+            if not r.passed and r.blocking and r.suite in by_name else r for r in results]
 
 
 def _prune(quality_dir: Path, keep: int) -> None:

@@ -17,11 +17,13 @@ with the seconds each stage took.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -29,6 +31,7 @@ from ingestion.periods import parse_years
 from orchestration.settings import Settings
 
 EXIT_BLOCKED = 1
+EXIT_SETTINGS = 2  # a setting it cannot work with (a DSN PostgreSQL refuses, a Spark target without its extra)
 EXIT_LOCKED = 3  # another run writes to the same NDC_HOME
 EXIT_ENVIRONMENT = 4  # the machine failed the run, not the data: disk full, not writable, a corrupt file
 
@@ -78,14 +81,37 @@ def _tool(module: str, extra: str):
                                    f"({exc.name} is missing): {hint}") from None
 
 
+def _fail(line: str, code: int) -> NoReturn:
+    click.echo(line, err=True)
+    sys.exit(code)
+
+
 def _settings() -> Settings:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        _fail(f"ndc: {exc}", EXIT_SETTINGS)
+    if settings.home.exists() and not settings.home.is_dir():
+        _fail(f"ndc: NDC_HOME={settings.home} is a file, not a folder: point NDC_HOME at a folder "
+              "(created if missing) or move the file away", EXIT_ENVIRONMENT)
     # Child processes (dbt) resolve NDC_HOME themselves; hand them the same absolute path.
     os.environ.update(settings.child_environment())
     return settings
 
 
-@click.group(help="National innovation data center pipeline.")
+def _environment_help() -> str:
+    from orchestration.settings import ENVIRONMENT
+
+    width = max(len(name) for name, _, _ in ENVIRONMENT)
+    lines = [f"  {name:<{width}}  {what} [default: {default}]" for name, default, what in ENVIRONMENT]
+    lines.append(f"  {'NDC_SPARK_*':<{width}}  the Spark targets' settings (dbt_project/profiles.yml)")
+    # \b keeps click from re-wrapping the table.
+    return "\b\nEnvironment variables:\n" + "\n".join(lines)
+
+
+@click.group(help="National innovation data center pipeline.", epilog=_environment_help(),
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
+@click.version_option(package_name=DISTRIBUTION, prog_name="ndc")
 def main() -> None:
     pass
 
@@ -155,10 +181,10 @@ def serve_api(data: Path, host: str, port: int, token: str, faults: str | None, 
         raise click.ClickException(str(exc)) from None
 
 
-def run_config(full_refresh: bool = False, allow_shrink: bool = False) -> dict:
-    """The run configuration of the full-refresh job: console logging, dbt's --full-refresh when asked, and
-    publications allowed to shrink served tables when asked."""
-    config: dict = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+def run_config(full_refresh: bool = False, allow_shrink: bool = False, quiet: bool = False) -> dict:
+    """The run configuration of the full-refresh job: console logging (errors only when quiet), dbt's --full-refresh
+    when asked, and publications allowed to shrink served tables when asked."""
+    config: dict = {"loggers": {"console": {"config": {"log_level": "ERROR" if quiet else "INFO"}}}}
     if full_refresh:
         from orchestration.defs.dbt import DBT_ASSETS_NAME
 
@@ -172,9 +198,11 @@ def run_config(full_refresh: bool = False, allow_shrink: bool = False) -> dict:
 
 
 @main.command(help="Land, build, gate and publish everything. Exit codes: 0 published, or nothing new since the last "
-              "publication (said so); 1 a gate blocked publication or a step failed (the report names them); 3 another "
-              "run holds $NDC_HOME/run.lock; 4 the environment failed (a full disk, NDC_HOME not writable, a corrupt "
-              "database file), said in one line on stderr.")
+              "publication (said so); 1 a gate blocked publication or a step failed (the report names them); 2 a "
+              "setting it cannot work with (a PostgreSQL DSN it cannot connect with, a Spark target without the Spark "
+              "extra), refused before any work; 3 another run holds $NDC_HOME/run.lock; 4 the environment failed (a "
+              "full disk, NDC_HOME not writable or a file, a corrupt database file). Exits other than 0 and 1 are "
+              "said in one line on stderr.")
 @click.option(
     "--full-refresh",
     is_flag=True,
@@ -192,7 +220,9 @@ def run_config(full_refresh: bool = False, allow_shrink: bool = False) -> dict:
     help="Publish even if a served table would be emptied or lose more than half of its rows (a deliberate "
     "reset); without it such a publication is blocked and both serving copies stay as they were.",
 )
-def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True,
+              help="No progress on stderr (Dagster's log, dbt's lines): only the report on stdout, and errors.")
+def run(full_refresh: bool, years: str | None, allow_shrink: bool, quiet: bool) -> None:
     if years and full_refresh:
         raise click.BadParameter("--full-refresh rebuilds every year; leave out --years", param_hint="--years")
     tags = None  # every year's; found after the check for nothing new, which loads no Dagster
@@ -204,6 +234,7 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--years") from None
     settings = _settings()
+    _check_run_settings(settings)
     from warehouse.run_lock import RunLock, RunLocked
 
     try:
@@ -216,7 +247,8 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
     except OSError as exc:
         _exit_if_environment_failed(str(exc), settings)
         raise
-    click.echo(f"NDC_HOME = {settings.home}", err=True)
+    say = (lambda _: None) if quiet else (lambda text: click.echo(text, err=True))
+    say(f"NDC_HOME = {settings.home}")
     from orchestration import fingerprint
 
     checked = time.perf_counter()
@@ -227,7 +259,7 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
             click.echo(_nothing_new_report(settings, verdict, time.perf_counter() - checked))
             lock.release()
             return
-        click.echo(f"building: {verdict.reason}", err=True)
+        say(f"building: {verdict.reason}")
     try:
         from orchestration.freshness import enable_in_instance
 
@@ -248,13 +280,17 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
     tags = tags or all_years_tags()
     job = build_definitions(settings).resolve_job_def(FULL_REFRESH_JOB)
     started = time.perf_counter()
-    # Progress (Dagster's log, dbt's lines) goes to stderr; stdout carries only the report.
+    # Progress (Dagster's log, dbt's lines) goes to stderr, or nowhere when quiet; stdout carries only the report.
+    # Each rejected delivery is in Dagster's log and the report: the landing module's own warning about it would
+    # reach stderr a second time through Python's last-resort handler.
+    logging.getLogger("ingestion").addHandler(logging.NullHandler())
     try:
-        with open_instance(settings.dagster_home) as instance, redirect_stdout(sys.stderr):
+        with open(os.devnull, "w") as devnull, open_instance(settings.dagster_home) as instance, \
+                redirect_stdout(devnull if quiet else sys.stderr):
             result = job.execute_in_process(
                 instance=instance,
                 raise_on_error=False,
-                run_config=run_config(full_refresh, allow_shrink),
+                run_config=run_config(full_refresh, allow_shrink, quiet),
                 tags={**tags, "ndc/trigger": "cli"},
             )
             steps = [(s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))
@@ -263,7 +299,7 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
         _exit_if_environment_failed(str(exc), settings)
         raise
     report = RunReport.from_result(result, steps)
-    click.echo("", err=True)
+    say("")
     click.echo(report.render(settings, time.perf_counter() - started))
     if report.published and not report.errors and not years:
         postgres_tables = (report.postgres or {}).get("tables") or {}
@@ -272,6 +308,24 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool) -> None:
     _exit_if_environment_failed("\n".join(report.errors), settings)
     if not report.published or report.errors:
         sys.exit(EXIT_BLOCKED)
+
+
+def _check_run_settings(settings: Settings) -> None:
+    """Refuse, before any work, the settings a run would fail on half-way: a Spark target without the Spark extra
+    (dbt would say "Credentials in profile … invalid"), a PostgreSQL DSN it cannot connect with (it would land and
+    build for a minute, then fail at publication)."""
+    if settings.dbt_target == "spark":
+        missing = missing_for_extra("spark")
+        if missing:
+            _fail(f"ndc run: NDC_DBT_TARGET=spark needs the Spark extra ({', '.join(missing)} missing): run "
+                  "`make spark`, or unset NDC_DBT_TARGET to build on DuckDB", EXIT_SETTINGS)
+    if settings.publish_postgres_dsn:
+        from warehouse.postgres import PublicationError, check_connection
+
+        try:
+            check_connection(settings.publish_postgres_dsn)
+        except PublicationError as exc:
+            _fail(f"ndc run: {exc}. Nothing was done; fix or unset NDC_PUBLISH_POSTGRES_DSN", EXIT_SETTINGS)
 
 
 def _compare_with_last_publication(settings: Settings, code: str):
@@ -360,9 +414,14 @@ def bench(scale: str, years: str, seed: int, json_path: Path, workdir: Path | No
 @click.option("--port", type=int, default=8080, show_default=True)
 def docs(serve: bool, port: int) -> None:
     from orchestration.settings import DBT_PROJECT_DIR
-    from warehouse.dbt_docs import generate_docs, serve_docs
+    from warehouse.dbt_docs import PortInUse, claim_port, generate_docs, serve_docs
 
     settings = _settings()
+    if serve:
+        try:
+            claim_port(port)  # before the minute generation takes: a busy port fails now
+        except PortInUse as exc:
+            raise click.ClickException(f"{exc}; pick another with --port") from None
     if not settings.build_db.exists():
         raise click.ClickException(f"{settings.build_db} does not exist yet: run `ndc run` first")
     click.echo("generating dbt docs (dbt docs generate --static) …", err=True)
@@ -374,7 +433,9 @@ def docs(serve: bool, port: int) -> None:
                f"{len(site.catalogued())} relations catalogued")
     if serve:
         click.echo(f"serving on http://127.0.0.1:{port} (Ctrl-C stops)", err=True)
-        serve_docs(DBT_PROJECT_DIR, settings.dbt_docs, settings.child_environment(), port)
+        code = serve_docs(DBT_PROJECT_DIR, settings.dbt_docs, settings.child_environment(), port)
+        if code != 0:
+            raise click.ClickException(f"dbt docs serve on port {port} ended with exit {code}")
 
 
 if __name__ == "__main__":

@@ -162,11 +162,12 @@ class Verdict:
 def _postgres_missing(dsn: str, tables: list[str]) -> list[str]:
     import psycopg
 
-    from warehouse.postgres import SCHEMA
+    from warehouse.publish import PUBLISHED_SCHEMAS
 
     with psycopg.connect(dsn, connect_timeout=10) as pg:
         present = {f"{s}.{t}" for s, t in pg.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = %s", [SCHEMA])}
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema = ANY(%s)",
+            [list(PUBLISHED_SCHEMAS)])}
     return [t for t in tables if t not in present]
 
 

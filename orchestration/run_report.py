@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import shutil
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -24,6 +29,16 @@ def stage_seconds(steps: list[tuple[str, float]]) -> dict[str, float]:
         if stage:
             totals[stage] = totals.get(stage, 0.0) + seconds
     return totals
+
+
+def query_hint(serving_db: Path) -> str:
+    """A command that opens the serving file read-only with what is installed: the DuckDB shell when it is on PATH,
+    otherwise this Python's duckdb module (the pipeline's own dependency) listing the tables."""
+    if shutil.which("duckdb"):
+        return f"duckdb -readonly {shlex.quote(str(serving_db))}"
+    code = (f"import duckdb; duckdb.connect({json.dumps(str(serving_db))}, read_only=True)"
+            ".sql(\"SELECT schema_name, table_name, estimated_size FROM duckdb_tables()\").show(max_rows=100)")
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
 
 
 def _indented(text: str, prefix: str = "    ") -> str:
@@ -116,9 +131,9 @@ class RunReport:
             )
             if self.postgres and self.postgres.get("postgres_configured"):
                 lines.append(f"PUBLISHED {self.postgres.get('tables_published')} tables to PostgreSQL "
-                             f"{self.postgres.get('target')}, schema {self.postgres.get('schema')}")
-            lines.append(f"  query it:  duckdb -readonly {settings.serving_db}  (schemas analytics and ops)")
-            lines.append("  the UI:    make dev, then open http://127.0.0.1:3000")
+                             f"{self.postgres.get('target')}, schemas {self.postgres.get('schema')}")
+            lines.append(f"  query it:  {query_hint(settings.serving_db)}  (schemas analytics and ops)")
+            lines.append("  the UI:    make dev (DEV_PORT=3000), then open http://127.0.0.1:3000")
         else:
             lines.append(f"NOT PUBLISHED: the serving copies ({settings.serving_db}, and PostgreSQL when configured) "
                          "were left as they were.")

@@ -1,16 +1,6 @@
 """Settings, read once from the environment, every one with a default that works offline.
 
-| variable                  | default                  | what                                              |
-|---------------------------|--------------------------|---------------------------------------------------|
-| `NDC_HOME`                | `<repo>/.ndc`            | landing/, raw/, warehouse/, quality/, dagster/, dbt/ |
-| `NDC_API_URL`             | unset (no API pull)      | base URL of the national reporting system's API   |
-| `NDC_API_TOKEN`           | unset                    | its bearer token (never logged; secret, see below) |
-| `NDC_API_RETRY_BUDGET_S`  | `600`                    | seconds one API page may spend on retries before the pull stops |
-| `NDC_DBT_TARGET`          | `duckdb`                 | dbt target (profiles.yml): duckdb, spark, spark_cluster |
-| `NDC_PUBLISH_POSTGRES_DSN`| unset (DuckDB only)      | PostgreSQL to publish the `analytics` schema to (secret) |
-| `NDC_DUCKDB_MEMORY_LIMIT` | `4GB`                    | DuckDB's memory per connection: dbt, gates, publication (it spills beyond) |
-| `NDC_PG_CONFINE_READER`   | off                      | `1`: publication takes away the CONNECT bi_reader has on the server's other databases through PUBLIC |
-| `NDC_QUARTERLY_DEADLINE_DAYS` | `20`                 | days after a quarter's end its flash reports are due (1–27); the quarterly schedule runs the day after |
+ENVIRONMENT below lists each variable with its default (`ndc -h` prints it).
 
 `Settings.from_env()` is the only reader, once per process: the `ndc` command and the code location's load
 (orchestration/definitions.py) call it, and the `ndc` Dagster resource carries every value from there as typed config
@@ -36,6 +26,24 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # by their variable and never carries their values (orchestration/resources.py).
 API_TOKEN_ENV = "NDC_API_TOKEN"
 PUBLISH_POSTGRES_DSN_ENV = "NDC_PUBLISH_POSTGRES_DSN"
+
+# Every variable the pipeline reads: (name, default, what). `ndc -h` lists them.
+ENVIRONMENT = (
+    ("NDC_HOME", "<repo>/.ndc", "landing/, raw/, warehouse/, quality/, dagster/, dbt/"),
+    ("NDC_API_URL", "unset (no API pull)", "base URL of the national reporting system's API"),
+    (API_TOKEN_ENV, "unset", "its bearer token (secret: never logged)"),
+    ("NDC_API_RETRY_BUDGET_S", f"{DEFAULT_RETRY_BUDGET_S:g}",
+     "seconds one API page may spend on retries before the pull stops"),
+    ("NDC_DBT_TARGET", "duckdb", "dbt target (dbt_project/profiles.yml): duckdb, spark, spark_cluster"),
+    (PUBLISH_POSTGRES_DSN_ENV, "unset (DuckDB only)",
+     "PostgreSQL to publish the analytics and ops schemas to (secret: never logged)"),
+    (MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT,
+     "DuckDB's memory per connection: dbt, gates, publication (it spills beyond)"),
+    ("NDC_PG_CONFINE_READER", "off",
+     "1: publication takes away the CONNECT bi_reader has on the server's other databases through PUBLIC"),
+    ("NDC_QUARTERLY_DEADLINE_DAYS", f"{QUARTERLY_DEADLINE_DAYS}",
+     "days after a quarter's end its flash reports are due (1-27); the quarterly schedule runs the day after"),
+)
 
 
 @dataclass(frozen=True)

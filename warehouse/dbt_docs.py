@@ -4,7 +4,9 @@ published table's columns and types as they are, next to the models' description
 from __future__ import annotations
 
 import json
+import errno
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -49,8 +51,23 @@ def generate_docs(project_dir: Path, target: Path, env: dict[str, str]) -> DbtDo
     return DbtDocs(target)
 
 
-def serve_docs(project_dir: Path, target: Path, env: dict[str, str], port: int) -> None:
-    """`dbt docs serve` over a generated site, until interrupted."""
-    subprocess.run([_dbt(), "docs", "serve", "--no-browser", "--port", str(port), "--profiles-dir", str(project_dir),
-                    "--project-dir", str(project_dir), "--target-path", str(target.resolve())],
-                   cwd=project_dir, env={**os.environ, **env}, check=False)
+class PortInUse(RuntimeError):
+    pass
+
+
+def claim_port(port: int, host: str = "127.0.0.1") -> None:
+    """Raise PortInUse when `port` cannot be served on `host` (another server has it)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(f"port {port} on {host} is in use by another server") from None
+
+
+def serve_docs(project_dir: Path, target: Path, env: dict[str, str], port: int) -> int:
+    """`dbt docs serve` over a generated site, until interrupted; returns its exit code."""
+    command = [_dbt(), "docs", "serve", "--no-browser", "--port", str(port), "--profiles-dir", str(project_dir),
+               "--project-dir", str(project_dir), "--target-path", str(target.resolve())]
+    return subprocess.run(command, cwd=project_dir, env={**os.environ, **env}, check=False).returncode

@@ -1,13 +1,18 @@
-"""Publication to PostgreSQL: the `analytics` schema of the serving file, replaced whole in a database BI reads.
+"""Publication to PostgreSQL: the `analytics` and `ops` schemas of the serving file, replaced whole in a database BI
+reads, with their keys.
 
 1. Guard: a publication that would empty a published table or shrink it beyond MAX_SHRINK_FRACTION is refused
    before anything is loaded (warehouse/publish.py), unless allowed.
-2. Load: every table is created in a staging schema (`analytics__new`) and filled with COPY, streamed from DuckDB
-   as CSV through Arrow batches (no temporary files, no row-by-row Python). Comments and statistics are added, and
-   the load commits. Nobody but the publisher can see the staging schema.
-3. Swap: one short transaction replaces the tables inside `analytics` (the schema itself, its grants and default
+2. Load: every table is created in a staging schema (`analytics__new`, `ops__new`) and filled with COPY, streamed
+   from DuckDB as CSV through Arrow batches (no temporary files, no row-by-row Python). The serving file's
+   constraints follow (warehouse/constraints.py): NOT NULL in CREATE TABLE, then, once a table is filled, its
+   primary and unique keys (one index build each, not a check per row), then, once every table is, the foreign keys
+   (one validating join each). Comments and statistics are added, and the load commits. Nobody but the publisher
+   can see the staging schemas.
+3. Swap: one short transaction replaces the tables inside each schema (the schema itself, its grants and default
    privileges stay): it records the views other teams built on them, their owners, grants and comments, and the
-   grants other roles hold on the tables, drops those views and the old tables, moves the new tables in, and
+   grants other roles hold on the tables, drops those views and the old tables (in one statement, so that the
+   foreign keys between them go with them), moves the new tables in (their keys with them), and
    recreates and re-grants everything. A view the new tables cannot carry (a column it uses is gone) refuses the
    publication by name. A reader's statement sees the whole old or the whole new schema. Locks are taken with a
    short `lock_timeout` and the swap retried for at most `lock_wait_s`, so a reader delays a publication but is
@@ -42,9 +47,10 @@ from psycopg import sql
 
 from ingestion.sql import ident, literal
 from warehouse.memory import DEFAULT_MEMORY_LIMIT, duckdb_config
-from warehouse.publish import PERSONAL_COLUMNS, PublicationShrinks, PublishedTable, shrinks
+from warehouse.constraints import ForeignKey, TableConstraints
+from warehouse.publish import PERSONAL_COLUMNS, PUBLISHED_SCHEMAS, SCHEMA_COMMENTS, PublicationShrinks, \
+    PublishedTable, shrinks
 
-SCHEMA = "analytics"
 READER_ROLE = "bi_reader"
 COPY_BATCH_ROWS = 100_000
 LOCK_TIMEOUT = "200ms"  # well under deadlock_timeout (1 s by default): the publisher always gives way first
@@ -83,7 +89,7 @@ class ViewsWouldBreak(PublicationError):
 @dataclass(frozen=True)
 class PostgresPublishResult:
     target: str  # host:port/dbname, never the credentials
-    schema: str
+    schemas: tuple[str, ...]
     tables: list[PublishedTable]
     reader_reaches: list[str] = field(default_factory=list)  # other databases bi_reader may connect to
 
@@ -133,6 +139,29 @@ def _passwords(dsn: str) -> set[str]:
     return {p for p in spellings if p}
 
 
+CONNECT_TIMEOUT_S = 10
+
+
+def check_connection(dsn: str, timeout_s: int = CONNECT_TIMEOUT_S) -> None:
+    """Connect to `dsn` once and leave: raises PublicationError, naming the target and never the password, when the
+    DSN cannot be parsed or the server refuses it."""
+    try:
+        psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error as exc:
+        raise PublicationError(f"NDC_PUBLISH_POSTGRES_DSN is no DSN libpq can read ({redact(_one_line(exc), dsn)}); "
+                               "write it as postgresql://user@host:port/database") from None
+    try:
+        with psycopg.connect(dsn, connect_timeout=timeout_s, autocommit=True) as pg:
+            pg.execute("SELECT 1")
+    except psycopg.Error as exc:
+        raise PublicationError(f"cannot connect to PostgreSQL at {describe_target(dsn)} (NDC_PUBLISH_POSTGRES_DSN): "
+                               f"{redact(_one_line(exc), dsn)}") from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def redact(text: str, dsn: str) -> str:
     """`text` with the DSN's password replaced by `***`; the longest spellings go first."""
     for password in sorted(_passwords(dsn), key=len, reverse=True):
@@ -145,10 +174,34 @@ class _Table:
     name: str
     comment: str | None
     columns: list[tuple[str, str, str | None]]  # name, PostgreSQL type, comment
+    constraints: TableConstraints = TableConstraints()
+
+
+def _constraints(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, TableConstraints]:
+    """The constraints the serving file's tables of `schema` carry (warehouse/publish.py created them)."""
+    found: dict[str, dict] = {}
+    for table, kind, columns, referenced, to_columns in con.execute(
+        "SELECT table_name, constraint_type, constraint_column_names, referenced_table, referenced_column_names "
+        "FROM duckdb_constraints() WHERE database_name = 'serving' AND schema_name = ? ORDER BY constraint_index",
+        [schema],
+    ).fetchall():
+        entry = found.setdefault(table, {"primary_key": (), "unique": [], "not_null": set(), "foreign_keys": []})
+        if kind == "PRIMARY KEY":
+            entry["primary_key"] = tuple(columns)
+        elif kind == "UNIQUE":
+            entry["unique"].append(tuple(columns))
+        elif kind == "NOT NULL":
+            entry["not_null"].update(columns)
+        elif kind == "FOREIGN KEY":
+            entry["foreign_keys"].append(ForeignKey(tuple(columns), referenced, tuple(to_columns)))
+    return {table: TableConstraints(e["primary_key"], tuple(e["unique"]), frozenset(e["not_null"]),
+                                    tuple(e["foreign_keys"])).without(PERSONAL_COLUMNS)
+            for table, e in found.items()}
 
 
 def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[_Table]:
     tables = []
+    constraints = _constraints(con, schema)
     for name, comment in con.execute(
         "SELECT table_name, comment FROM duckdb_tables() WHERE database_name = 'serving' AND schema_name = ? "
         "ORDER BY table_name", [schema]
@@ -161,7 +214,7 @@ def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[_Table]:
             ).fetchall()
             if column not in PERSONAL_COLUMNS
         ]
-        tables.append(_Table(name, comment, columns))
+        tables.append(_Table(name, comment, columns, constraints.get(name, TableConstraints())))
     return tables
 
 
@@ -174,8 +227,10 @@ def _load(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, table: _Table,
     import pyarrow.csv as pacsv
 
     target = sql.Identifier(staging, table.name)
+    keys = table.constraints
     columns = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t, _ in table.columns)
+        sql.SQL("{} {}{}").format(sql.Identifier(c), sql.SQL(t), sql.SQL(" NOT NULL" if c in keys.not_null else ""))
+        for c, t, _ in table.columns)
     names = sql.SQL(", ").join(sql.Identifier(c) for c, _, _ in table.columns)
     with pg.cursor() as cur:
         cur.execute(sql.SQL("CREATE TABLE {} ({})").format(target, columns))
@@ -187,6 +242,11 @@ def _load(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, table: _Table,
                 buffer = io.BytesIO()
                 pacsv.write_csv(batch, buffer, write_options=options)  # NULL unquoted-empty, '' quoted: as COPY reads
                 copy.write(buffer.getvalue())
+        # Keys after the load: one index build each instead of index maintenance per row.
+        indexed = ([("PRIMARY KEY", keys.primary_key)] if keys.primary_key else []) + [("UNIQUE", u) for u in keys.unique]
+        for kind, key in indexed:
+            cur.execute(sql.SQL("ALTER TABLE {} ADD {} ({})").format(
+                target, sql.SQL(kind), sql.SQL(", ").join(map(sql.Identifier, key))))
         if table.comment:
             cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(target, sql.Literal(table.comment)))
         for column, _, note in table.columns:
@@ -247,8 +307,9 @@ def confine_reader(pg: psycopg.Connection, role: str = READER_ROLE) -> list[str]
     return databases_reachable(pg, role)
 
 
-def _swap(pg: psycopg.Connection, schema: str, staging: str, role: str, lock_timeout: str,
+def _swap(pg: psycopg.Connection, stagings: dict[str, str], role: str, lock_timeout: str,
           lock_wait_s: float) -> None:
+    """Replace every schema by its staging schema (schema -> staging) in one transaction."""
     deadline = time.monotonic() + lock_wait_s
     while True:
         try:
@@ -256,17 +317,18 @@ def _swap(pg: psycopg.Connection, schema: str, staging: str, role: str, lock_tim
                 cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
                 # Recorded view definitions then name every schema, and recreate the same views.
                 cur.execute("SET LOCAL search_path = pg_catalog")
-                cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
-                if cur.fetchone():
-                    _replace_tables(pg, cur, schema, staging)
-                else:
-                    cur.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                        sql.Identifier(staging), sql.Identifier(schema)))
-                _grant(cur, schema, role, pg.info.dbname)
+                for schema, staging in stagings.items():
+                    cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+                    if cur.fetchone():
+                        _replace_tables(pg, cur, schema, staging)
+                    else:
+                        cur.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                            sql.Identifier(staging), sql.Identifier(schema)))
+                    _grant(cur, schema, role, pg.info.dbname)
             return
         except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             if time.monotonic() > deadline:
-                raise PublicationLocked(_locked_message(pg, schema, lock_wait_s)) from None
+                raise PublicationLocked(_locked_message(pg, tuple(stagings), lock_wait_s)) from None
             time.sleep(random.uniform(0.01, 0.1))  # let the readers holding the tables finish
 
 
@@ -334,9 +396,10 @@ def _replace_tables(pg: psycopg.Connection, cur: psycopg.Cursor, schema: str, st
 
     for view in reversed(views):
         cur.execute(sql.SQL("DROP {} {}").format(view.kind, view.ident))
-    for table in old:
-        # No CASCADE: an object recorded nowhere here (a foreign key, a function) fails the swap instead of vanishing.
-        cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, table)))
+    if old:
+        # One statement: the foreign keys between the old tables go with them. No CASCADE: an object recorded nowhere
+        # here (another schema's foreign key to these tables, a function) fails the swap instead of vanishing.
+        cur.execute(sql.SQL("DROP TABLE {}").format(sql.SQL(", ").join(sql.Identifier(schema, t) for t in old)))
     for table in new:
         cur.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(sql.Identifier(staging, table), sql.Identifier(schema)))
     cur.execute(sql.SQL("DROP SCHEMA {}").format(sql.Identifier(staging)))
@@ -374,8 +437,8 @@ def _recreate(cur: psycopg.Cursor, view: _View) -> None:
         cur.execute(sql.SQL(index))
 
 
-def _locked_message(pg: psycopg.Connection, schema: str, waited_s: float) -> str:
-    """Who holds the locks the swap waited for: the sessions holding locks on the schema's tables."""
+def _locked_message(pg: psycopg.Connection, schemas: tuple[str, ...], waited_s: float) -> str:
+    """Who holds the locks the swap waited for: the sessions holding locks on the schemas' tables."""
     holders = pg.execute(
         "SELECT DISTINCT a.pid, a.usename, a.application_name, a.state, "
         "coalesce(a.xact_start, a.query_start, a.backend_start), a.client_addr "
@@ -383,14 +446,14 @@ def _locked_message(pg: psycopg.Connection, schema: str, waited_s: float) -> str
         "WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND l.relation IN (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s) ORDER BY 5, 1", [schema]).fetchall()
+        "WHERE n.nspname = ANY(%s)) ORDER BY 5, 1", [list(schemas)]).fetchall()
     sessions = "; ".join(
         f"pid {pid} (user {user}, application {app or '-'!r}, {state}, since {since:%Y-%m-%d %H:%M:%S %Z}"
         + (f", from {addr}" if addr else "") + ")"
         for pid, user, app, state, since, addr in holders) or "no session holds them any more"
     first = holders[0][0] if holders else None
     return (
-        f"publication of {schema} gave up after {waited_s:g} s waiting for locks on its tables, held by: {sessions}. "
+        f"publication of {', '.join(schemas)} gave up after {waited_s:g} s waiting for locks on its tables, held by: {sessions}. "
         "The previous tables keep serving, and no staging schema was left. Ask the reader to end its transaction"
         + (f", or end it (SELECT pg_terminate_backend({first})), " if first else ", ")
         + "then run again."
@@ -405,19 +468,20 @@ def _grant(cur: psycopg.Cursor, schema: str, role: str, dbname: str) -> None:
     cur.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(target, reader))
 
 
-def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str = READER_ROLE,
+def publish_postgres(serving_db: Path, dsn: str, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS, role: str = READER_ROLE,
                      on_table: Callable[[int, int, PublishedTable], None] | None = None,
                      memory_limit: str = DEFAULT_MEMORY_LIMIT, allow_shrink: bool = False,
                      lock_timeout: str = LOCK_TIMEOUT, lock_wait_s: float = LOCK_WAIT_S,
                      confine: bool = False) -> PostgresPublishResult:
-    """Replace the tables of `schema` in the PostgreSQL database at `dsn` with those of the same schema of the
-    serving file. `on_table(done, total, table)` reports progress after each table is loaded; DuckDB spills beyond
-    `memory_limit`. Raises PublicationShrinks when it would shrink a served table (unless `allow_shrink`),
-    ViewsWouldBreak, PublicationLocked after `lock_wait_s` behind readers; nothing is swapped then. With `confine`,
-    takes away the CONNECT `role` has on the server's other databases through PUBLIC (see the module's docstring)."""
+    """Replace the tables of `schemas` in the PostgreSQL database at `dsn` with those of the same schemas of the
+    serving file, in one swap. `on_table(done, total, table)` reports progress after each table is loaded; DuckDB
+    spills beyond `memory_limit`. Raises PublicationShrinks when it would shrink a served table (unless
+    `allow_shrink`), ViewsWouldBreak, PublicationLocked after `lock_wait_s` behind readers; nothing is swapped then.
+    With `confine`, takes away the CONNECT `role` has on the server's other databases through PUBLIC (see the
+    module's docstring)."""
     try:
-        return _publish(serving_db, dsn, schema, role, on_table, memory_limit, allow_shrink, lock_timeout, lock_wait_s,
-                        confine)
+        return _publish(serving_db, dsn, schemas, role, on_table, memory_limit, allow_shrink, lock_timeout,
+                        lock_wait_s, confine)
     except Exception as exc:
         text = str(exc)
         clean = redact(text, dsn)
@@ -427,32 +491,35 @@ def publish_postgres(serving_db: Path, dsn: str, schema: str = SCHEMA, role: str
         raise PublicationError(f"publication to {describe_target(dsn)} failed: {clean}") from None
 
 
-def _publish(serving_db: Path, dsn: str, schema: str, role: str,
+def _publish(serving_db: Path, dsn: str, schemas: tuple[str, ...], role: str,
              on_table: Callable[[int, int, PublishedTable], None] | None, memory_limit: str, allow_shrink: bool,
              lock_timeout: str, lock_wait_s: float, confine: bool) -> PostgresPublishResult:
-    staging = f"{schema}__new"
+    stagings = {schema: f"{schema}__new" for schema in schemas}
     con = duckdb.connect(config=duckdb_config(memory_limit))
     try:
         con.execute(f"ATTACH {literal(Path(serving_db))} AS serving (READ_ONLY)")
-        tables = _tables(con, schema)
+        tables = {schema: _tables(con, schema) for schema in schemas}
         with psycopg.connect(dsn, autocommit=True) as pg:
             ensure_reader_role(pg, role)
             if not allow_shrink:
                 serving_rows = {f"{schema}.{t.name}": con.execute(
-                    f"SELECT count(*) FROM serving.{ident(schema)}.{ident(t.name)}").fetchone()[0] for t in tables}
-                found = shrinks(_published_rows(pg, schema), serving_rows)
+                    f"SELECT count(*) FROM serving.{ident(schema)}.{ident(t.name)}").fetchone()[0]
+                    for schema in schemas for t in tables[schema]}
+                found = shrinks({k: v for schema in schemas for k, v in _published_rows(pg, schema).items()},
+                                serving_rows)
                 if found:
                     raise PublicationShrinks(f"PostgreSQL {describe_target(dsn)}", found)
             try:
-                published = _load_all(con, pg, tables, schema, staging, on_table)
-                _swap(pg, schema, staging, role, lock_timeout, lock_wait_s)
+                published = _load_all(con, pg, tables, stagings, on_table)
+                _swap(pg, stagings, role, lock_timeout, lock_wait_s)
             except BaseException:
-                _drop_staging(pg, staging)
+                for staging in stagings.values():
+                    _drop_staging(pg, staging)
                 raise
             reaches = confine_reader(pg, role) if confine else databases_reachable(pg, role)
     finally:
         con.close()
-    return PostgresPublishResult(describe_target(dsn), schema, published, reaches)
+    return PostgresPublishResult(describe_target(dsn), tuple(schemas), published, reaches)
 
 
 def _published_rows(pg: psycopg.Connection, schema: str) -> dict[str, int]:
@@ -462,22 +529,30 @@ def _published_rows(pg: psycopg.Connection, schema: str) -> dict[str, int]:
                                         ).fetchone()[0] for n in names}
 
 
-def _load_all(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, tables: list[_Table], schema: str,
-              staging: str, on_table: Callable[[int, int, PublishedTable], None] | None) -> list[PublishedTable]:
+def _load_all(con: duckdb.DuckDBPyConnection, pg: psycopg.Connection, tables: dict[str, list[_Table]],
+              stagings: dict[str, str], on_table: Callable[[int, int, PublishedTable], None] | None
+              ) -> list[PublishedTable]:
     published: list[PublishedTable] = []
+    total = sum(map(len, tables.values()))
     with pg.transaction():
-        pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(staging)))
-        pg.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(staging)))
-        schema_comment = con.execute(
-            "SELECT comment FROM duckdb_schemas() WHERE database_name = 'serving' AND schema_name = ?",
-            [schema]).fetchone()
-        if schema_comment and schema_comment[0]:
-            pg.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
-                sql.Identifier(staging), sql.Literal(schema_comment[0])))
-        for table in tables:
-            published.append(PublishedTable(schema, table.name, _load(con, pg, table, schema, staging)))
-            if on_table:
-                on_table(len(published), len(tables), published[-1])
+        for schema, staging in stagings.items():
+            pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(staging)))
+            pg.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(staging)))
+            if SCHEMA_COMMENTS.get(schema):
+                pg.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                    sql.Identifier(staging), sql.Literal(SCHEMA_COMMENTS[schema])))
+            for table in tables[schema]:
+                published.append(PublishedTable(schema, table.name, _load(con, pg, table, schema, staging)))
+                if on_table:
+                    on_table(len(published), total, published[-1])
+            # Foreign keys once every table is filled: one validating join each.
+            names = {t.name for t in tables[schema]}
+            for table in tables[schema]:
+                for key in table.constraints.foreign_keys:
+                    if key.table in names:
+                        pg.execute(sql.SQL("ALTER TABLE {} ADD FOREIGN KEY ({}) REFERENCES {} ({})").format(
+                            sql.Identifier(staging, table.name), sql.SQL(", ").join(map(sql.Identifier, key.columns)),
+                            sql.Identifier(staging, key.table), sql.SQL(", ").join(map(sql.Identifier, key.to_columns))))
     return published
 
 

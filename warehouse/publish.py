@@ -4,6 +4,10 @@ BI never opens the build file (a reader's lock would block the next `dbt build`)
 whole under a temporary name and renamed over the old one, so a reader sees either the old or the new version,
 never a mix, and a failed publication leaves the old one untouched.
 
+Each table is created with the keys the dbt project declares (warehouse/constraints.py): primary and unique keys,
+foreign keys from facts and marts to the dimensions, NOT NULL. DuckDB takes them only in CREATE TABLE, so each
+table is created with them and then filled, the dimensions before the tables that reference them.
+
 A publication that would empty a published table, or take away more than MAX_SHRINK_FRACTION of its rows, is
 refused unless the operator allows it (`ndc run --allow-shrink`): an empty or wrong NDC_HOME builds an empty
 warehouse that passes every gate, and must not replace the one BI reads.
@@ -18,11 +22,19 @@ from pathlib import Path
 import duckdb
 
 from ingestion.contracts import FAMILIES
+from warehouse.constraints import Constraints, TableConstraints, creation_order
 from ingestion.durable import replace_durably, temporary_beside
 from ingestion.sql import ident, literal
 from warehouse.memory import DEFAULT_MEMORY_LIMIT, duckdb_config
 
 PUBLISHED_SCHEMAS = ("analytics", "ops")
+# What BI tools show for each published schema (PostgreSQL keeps schema comments; DuckDB cannot hold one).
+SCHEMA_COMMENTS = {
+    "analytics": "火炬统计 warehouse for BI: dimensions (dim_*), facts (fct_*) and evaluation marts (mart_*), published "
+    "whole after the quality gates. Facts and marts join dimensions on their *_key columns (declared foreign keys); "
+    "'-1' is each dimension's unknown member. Money in 千元, contract amounts in 万元.",
+    "ops": "How the pipeline accounted for each delivery (a file or an API page): ingest_accounting.",
+}
 # Files DuckDB 1.0 and later can open: most BI drivers embed an older DuckDB than the one that builds.
 SERVING_STORAGE_VERSION = "v1.0.0"
 # Personal data from any filing contract; never published, whatever a model selects.
@@ -100,8 +112,10 @@ def _serving_counts(serving_db: Path, schemas: tuple[str, ...]) -> dict[str, int
 
 def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
                    on_table: Callable[[int, int, PublishedTable], None] | None = None,
-                   memory_limit: str = DEFAULT_MEMORY_LIMIT, allow_shrink: bool = False) -> PublishResult:
-    """Copy `schemas` of the build database into a new serving file and swap it in atomically.
+                   memory_limit: str = DEFAULT_MEMORY_LIMIT, allow_shrink: bool = False,
+                   constraints: Constraints | None = None) -> PublishResult:
+    """Copy `schemas` of the build database into a new serving file and swap it in atomically, each table with its
+    `constraints` (warehouse/constraints.py; none when not given).
     `on_table(done, total, table)` reports progress after each table is copied; DuckDB spills beyond `memory_limit`.
     Raises PublicationShrinks, leaving the old file in place, when the new one would shrink a table it serves,
     unless `allow_shrink`."""
@@ -120,10 +134,18 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
         ).fetchall()
         for schema in schemas:
             con.execute(f"CREATE SCHEMA serving.{ident(schema)}")
-        for schema, name, comment in todo:
-            tables.append(_copy_table(con, schema, name, comment))
-            if on_table:
-                on_table(len(tables), len(todo), tables[-1])
+        for schema in schemas:
+            comments = {name: comment for s, name, comment in todo if s == schema}
+            keys = {name: c for (s, name), c in (constraints or {}).items() if s == schema}
+            created: set[str] = set()
+            # A foreign key names a table of its own database and schema, unqualified.
+            con.execute(f"USE serving.{ident(schema)}")
+            for name in creation_order(comments, keys):
+                tables.append(_copy_table(con, schema, name, comments[name], keys.get(name), created))
+                created.add(name)
+                if on_table:
+                    on_table(len(tables), len(todo), tables[-1])
+        con.execute("USE memory")
         con.execute("DETACH serving")
         con.execute("DETACH build")
         if not allow_shrink:
@@ -140,22 +162,43 @@ def publish_duckdb(build_db: Path, serving_db: Path, schemas: tuple[str, ...] = 
     return PublishResult(serving_db, tables)
 
 
-def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, comment: str | None) -> PublishedTable:
+def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, comment: str | None,
+                declared: TableConstraints | None, created: set[str]) -> PublishedTable:
+    """Create serving.schema.name with its constraints (foreign keys only to tables already `created`), fill it."""
     columns = con.execute(
-        "SELECT column_name, comment FROM duckdb_columns() "
+        "SELECT column_name, data_type, comment FROM duckdb_columns() "
         "WHERE database_name = 'build' AND schema_name = ? AND table_name = ? ORDER BY column_index",
         [schema, name],
     ).fetchall()
-    kept = [(c, note) for c, note in columns if c not in PERSONAL_COLUMNS]
+    kept = [(c, data_type, note) for c, data_type, note in columns if c not in PERSONAL_COLUMNS]
+    names = {c for c, _, _ in kept}
+    keys = (declared or TableConstraints()).without({c for c, _, _ in columns} - names)
+    definitions = [f"{ident(c)} {data_type}{' NOT NULL' if c in keys.not_null else ''}" for c, data_type, _ in kept]
+    definitions += _key_clauses(keys, names, created)
     source, target = f"build.{ident(schema)}.{ident(name)}", f"serving.{ident(schema)}.{ident(name)}"
-    con.execute(f"CREATE TABLE {target} AS SELECT {', '.join(ident(c) for c, _ in kept)} FROM {source}")
+    selected = ", ".join(ident(c) for c, _, _ in kept)
+    con.execute(f"CREATE TABLE {target} ({', '.join(definitions)})")
+    con.execute(f"INSERT INTO {target} ({selected}) SELECT {selected} FROM {source}")
     if comment:
         con.execute(f"COMMENT ON TABLE {target} IS {literal(comment)}")
-    for column, note in kept:
+    for column, _, note in kept:
         if note:
             con.execute(f"COMMENT ON COLUMN {target}.{ident(column)} IS {literal(note)}")
     rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
     return PublishedTable(schema, name, rows)
+
+
+def _key_clauses(keys: TableConstraints, columns: set[str], created: set[str]) -> list[str]:
+    """PRIMARY KEY, UNIQUE and FOREIGN KEY clauses of CREATE TABLE, over columns the table has."""
+    def listed(names: tuple[str, ...]) -> str:
+        return ", ".join(map(ident, names))
+
+    clauses = [f"PRIMARY KEY ({listed(keys.primary_key)})"] if keys.primary_key and set(keys.primary_key) <= columns \
+        else []
+    clauses += [f"UNIQUE ({listed(u)})" for u in keys.unique if set(u) <= columns]
+    clauses += [f"FOREIGN KEY ({listed(f.columns)}) REFERENCES {ident(f.table)} ({listed(f.to_columns)})"
+                for f in keys.foreign_keys if f.table in created and set(f.columns) <= columns]
+    return clauses
 
 
 def remove_leftover_temporaries(serving_db: Path) -> list[Path]:

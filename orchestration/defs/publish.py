@@ -1,7 +1,8 @@
 """Publication: runs only after every model BI reads was built and every blocking gate on it passed.
 
-The DuckDB serving file is written first; PostgreSQL (when NDC_PUBLISH_POSTGRES_DSN is set) is filled from that
-file, so both serving copies hold the same tables and neither ever holds a personal column.
+The DuckDB serving file is written first, each table with the keys the dbt project declares
+(warehouse/constraints.py); PostgreSQL (when NDC_PUBLISH_POSTGRES_DSN is set) is filled from that file, keys
+included, so both serving copies hold the same tables and neither ever holds a personal column.
 
 A publication that would empty or shrink a table a copy serves fails its step (a blocked publication, named in the
 run's report) unless the run's config allows it: `ndc run --allow-shrink`, or `allow_shrink: true` on both
@@ -11,10 +12,11 @@ publication ops in the UI's launchpad.
 
 import dagster as dg
 
-from orchestration.defs.dbt import published_models
+from orchestration.defs.dbt import MANIFEST, published_models
 from orchestration import freshness
 from orchestration.resources import NdcResource, RunLockResource
-from warehouse.publish import PublicationShrinks, publish_duckdb
+from warehouse.constraints import declared_constraints
+from warehouse.publish import PUBLISHED_SCHEMAS, PublicationShrinks, publish_duckdb
 
 SERVING_DUCKDB = dg.AssetKey(["published", "serving_duckdb"])
 SERVING_POSTGRES = dg.AssetKey(["published", "serving_postgres"])
@@ -57,7 +59,8 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
         try:
             result = publish_duckdb(settings.build_db, settings.serving_db,
                                     on_table=_progress(context, "serving.duckdb"),
-                                    memory_limit=settings.duckdb_memory_limit, allow_shrink=config.allow_shrink)
+                                    memory_limit=settings.duckdb_memory_limit, allow_shrink=config.allow_shrink,
+                                    constraints=declared_constraints(MANIFEST, PUBLISHED_SCHEMAS))
         except PublicationShrinks as exc:
             raise _blocked(exc) from None
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}")
@@ -79,8 +82,8 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
         kinds={"postgres"},
         owners=["team:data-platform"],
         freshness_policy=freshness.PUBLISHED,
-        description="The `analytics` schema in PostgreSQL (NDC_PUBLISH_POSTGRES_DSN), replaced in one transaction "
-        "from the serving file; readable by the role bi_reader only. Does nothing when the DSN is unset.",
+        description="The `analytics` and `ops` schemas in PostgreSQL (NDC_PUBLISH_POSTGRES_DSN), with their keys, "
+        "replaced in one transaction from the serving file; readable by the role bi_reader only. Does nothing when the DSN is unset.",
     )
     def _serving(context: dg.AssetExecutionContext, ndc: NdcResource, config: PublishConfig,
                  run_lock: RunLockResource) -> dg.MaterializeResult:
@@ -107,7 +110,7 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
             metadata={
                 "postgres_configured": True,
                 "target": result.target,  # host:port/database, never the credentials
-                "schema": result.schema,
+                "schema": ", ".join(result.schemas),
                 "tables_published": len(result.tables),
                 "tables": _tables(result),
                 "rows": result.rows,

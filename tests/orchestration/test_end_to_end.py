@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from orchestration.cli import EXIT_SETTINGS
 from tests.support import (
     BlockedRun,
     PublishedSample,
@@ -131,11 +132,11 @@ def test_an_empty_home_does_not_wipe_the_served_warehouse_unless_allowed(tmp_pat
 
 def test_the_postgres_password_reaches_no_output_and_no_file_of_the_run(tmp_path: Path):
     home, password = tmp_path / "empty", "pw-never-shown-7d1c"
-    # A DSN libpq cannot parse, which it quotes whole in its error.
+    # A DSN libpq cannot parse, which it quotes whole in its error: refused before any work, in one line.
     dsn = f"postgresql://ndc:{password}@[127.0.0.1:{free_port()}/ndc"
     result = run_ndc(home, "run", env={"NDC_PUBLISH_POSTGRES_DSN": dsn})
-    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
-    assert "published__serving_postgres" in result.stdout
+    assert result.returncode == EXIT_SETTINGS, result.stdout + result.stderr[-3000:]
+    assert "NDC_PUBLISH_POSTGRES_DSN is no DSN libpq can read" in result.stderr
     assert password not in result.stdout + result.stderr
     leaks = [p for p in home.rglob("*") if p.is_file() and password.encode() in p.read_bytes()]
     assert not leaks, leaks

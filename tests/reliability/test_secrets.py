@@ -14,7 +14,7 @@ from ingestion.uscc import CHARSET
 from orchestration.settings import REPO_ROOT
 from tests.support import PublishedSample
 from warehouse.postgres import READER_ROLE
-from warehouse.publish import PERSONAL_COLUMNS
+from warehouse.publish import PERSONAL_COLUMNS, PUBLISHED_SCHEMAS
 
 # Values detect-secrets flags that are not secrets: the USCC character set (GB 32100-2015), in Python and SQL.
 NOT_SECRETS = {hashlib.sha1(CHARSET.encode()).hexdigest()}
@@ -37,7 +37,7 @@ def test_no_secret_is_committed():
     assert not flagged, f"possible secrets committed: {flagged}"
 
 
-def test_bi_reader_reaches_only_the_published_analytics(published_sample: PublishedSample):
+def test_bi_reader_reaches_only_the_published_schemas(published_sample: PublishedSample):
     with psycopg.connect(published_sample.postgres_dsn, autocommit=True) as admin:
         tables = admin.execute(
             "SELECT table_schema, table_name, has_table_privilege(%s, format('%%I.%%I', table_schema, table_name), "
@@ -46,10 +46,10 @@ def test_bi_reader_reaches_only_the_published_analytics(published_sample: Publis
         writable = admin.execute(
             "SELECT nspname FROM pg_namespace WHERE has_schema_privilege(%s, oid, 'CREATE')", [READER_ROLE]).fetchall()
         columns = admin.execute("SELECT DISTINCT column_name FROM information_schema.columns "
-                                "WHERE table_schema = 'analytics'").fetchall()
+                                "WHERE table_schema = ANY(%s)", [list(PUBLISHED_SCHEMAS)]).fetchall()
     readable = {(schema, name) for schema, name, granted in tables if granted}
-    analytics = {(schema, name) for schema, name, _ in tables if schema == "analytics"}
-    assert analytics and readable == analytics, readable - analytics
+    published = {(schema, name) for schema, name, _ in tables if schema in PUBLISHED_SCHEMAS}
+    assert ("ops", "ingest_accounting") in published and readable == published, readable - published
     assert writable == []
     assert not PERSONAL_COLUMNS & {c for (c,) in columns}
     with psycopg.connect(psycopg.conninfo.make_conninfo(published_sample.postgres_dsn, user=READER_ROLE)) as reader:
