@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion.contracts import FAMILIES
 from tests.support import PublishedSample
 
 pytestmark = pytest.mark.slow
@@ -39,7 +40,7 @@ def test_rejected_files_are_on_record_and_landed_nothing(pipeline):
     rejected = {r[0] for r in query(home, "SELECT source FROM raw.ingest_accounting WHERE status = 'rejected'")}
     files = {m["source"] for m in manifest if m["expected_outcome"] == "rejected" and not m["filing_id"]}
     assert files and files == rejected
-    for family in ("enterprise", "incubator", "contract", "zone"):
+    for family in FAMILIES:
         landed = {r[0] for r in query(home, f"SELECT DISTINCT _source FROM raw.{family}_files")}
         assert not landed & files
 

@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ingestion.contracts import ENTERPRISE
+from ingestion.contracts import ENTERPRISE, FAMILIES
 from ingestion.landing import RawStore, land_file_drops, touched_periods
 from orchestration.definitions import build_definitions, defs
 from orchestration.defs.dbt import MANIFEST, dbt_build_args, period_environment
@@ -86,7 +86,7 @@ def test_the_graph_is_grouped_by_layer_and_described():
 def test_raw_assets_and_facts_are_partitioned_by_year_and_backfill_in_one_run():
     graph = defs.resolve_asset_graph()
     partitioned = {n.key.to_user_string() for n in graph.asset_nodes if n.partitions_def is not None}
-    assert partitioned == {f"raw/{f}_{c}" for f in ("enterprise", "incubator", "contract", "zone")
+    assert partitioned == {f"raw/{f}_{c}" for f in FAMILIES
                            for c in ("files", "api")} | {
         "analytics/fct_enterprise_annual", "analytics/fct_carrier_annual", "analytics/fct_tech_contract",
         "analytics/fct_zone_annual"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ingestion.contracts import FAMILIES
 from ingestion.landing import RawStore, land_file_drops
 from orchestration.defs.jobs import landing_sensor
 from orchestration.resources import NdcResource
@@ -22,7 +23,7 @@ def test_a_new_drop_requests_one_run_and_a_landed_one_none(ndc_home: Path):
     assert evaluate(ndc_home).run_key == first.run_key  # the same drop, the same key: one run
 
     store = RawStore(ndc_home / "raw")
-    for family in ("enterprise", "incubator", "contract", "zone"):
+    for family in FAMILIES:
         land_file_drops(ndc_home / "landing", store, family)
     assert isinstance(evaluate(ndc_home), dg.SkipReason)
 
