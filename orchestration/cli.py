@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import NoReturn
@@ -248,6 +249,10 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool, quiet: bool) 
         _exit_if_environment_failed(str(exc), settings)
         raise
     say = (lambda _: None) if quiet else (lambda text: click.echo(text, err=True))
+    if quiet:
+        # Libraries' warnings (a deprecation, pyspark on the installed pandas) are progress noise too: a quiet run's
+        # stderr carries only its errors.
+        warnings.simplefilter("ignore")
     say(f"NDC_HOME = {settings.home}")
     from orchestration import fingerprint
 

@@ -19,7 +19,8 @@
 {#- A quarterly panel's totals over `relation` (rows of int_quarterly__reports), grouped by `group_by`: reporters,
     each measure's year-to-date total, its single quarter summed over the reporters that have one, and its growth
     over the reporters that also reported the same quarter a year before (comparable_growth, never from two
-    published levels); employees at quarter end, with their comparable growth. -#}
+    published levels); employees at quarter end, with their comparable growth. Sums are cast to the contract's
+    decimal(38,4): DuckDB widens a sum of decimal(18,4) to that, Spark only to decimal(28,4). -#}
 {% macro quarterly_panel_totals(relation, group_by) -%}
     select
         {{ group_by }},
@@ -27,8 +28,8 @@
         count(case when has_single_quarter then 1 end) as reporters_single_quarter,
         count(case when has_last_year then 1 end) as reporters_comparable,
         {%- for m in quarterly_measures() %}
-        sum({{ m }}_ytd) as {{ m }}_ytd,
-        sum(case when has_single_quarter then {{ m }}_q end) as {{ m }}_q,
+        cast(sum({{ m }}_ytd) as decimal(38, 4)) as {{ m }}_ytd,
+        cast(sum(case when has_single_quarter then {{ m }}_q end) as decimal(38, 4)) as {{ m }}_q,
         {{ comparable_growth('sum(case when has_last_year then ' ~ m ~ '_ytd end)',
                              'sum(case when has_last_year then ' ~ m ~ '_ytd_last_year end)') }}
             as {{ m }}_yoy_comparable,
