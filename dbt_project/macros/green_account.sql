@@ -73,3 +73,9 @@ compared as (
         and base.period = {{ var('green_account_base_year') }}
 )
 {%- endmacro %}
+
+{#- CO₂ in tonnes, a quantity times its factor rounded to 0.1 kg, computed in exact decimals: in doubles a product
+    that falls on a half rounds one way in DuckDB and the other in Spark. -#}
+{% macro co2_tonnes(quantity, factor) -%}
+    cast(round(cast({{ quantity }} as decimal(18, 4)) * cast({{ factor }} as decimal(18, 6)), 4) as double)
+{%- endmacro %}

@@ -19,7 +19,9 @@ summed as (
         count(*) as zones,
         sum(case when complete then 1 else 0 end) as zones_with_account,
         sum(case when complete then energy_tce end) as energy_tce,
-        sum(case when complete then co2_t end) as co2_t,
+        -- Summed as exact decimals: a sum of doubles depends on the order the engine adds them in, and DuckDB and
+        -- Spark then round a region's total to different last places.
+        cast(sum(case when complete then cast(co2_t as decimal(38, 4)) end) as double) as co2_t,
         sum(case when complete then value_added end) as value_added,
         sum(case when complete then electricity_10k_kwh end) as electricity_10k_kwh,
         sum(case when complete then renewable_electricity_10k_kwh end) as renewable_electricity_10k_kwh,
