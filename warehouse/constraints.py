@@ -17,11 +17,9 @@ Only tests of severity error count: a warning may fail and still publish, and wo
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 _REF = re.compile(r"""ref\(\s*['"]([^'"]+)['"]\s*\)""")
 
@@ -71,12 +69,8 @@ class _Model:
     references: list[tuple[str, str, str]] = field(default_factory=list)  # column, model name, its column
 
 
-def declared_constraints(manifest_path: Path, schemas: Iterable[str]) -> dict[tuple[str, str], TableConstraints]:
+def constraints_from_manifest(manifest: Mapping, schemas: Iterable[str]) -> dict[tuple[str, str], TableConstraints]:
     """The constraints of every model of `schemas` that the manifest's models and tests declare."""
-    return constraints_from_manifest(json.loads(Path(manifest_path).read_text(encoding="utf-8")), schemas)
-
-
-def constraints_from_manifest(manifest: dict, schemas: Iterable[str]) -> dict[tuple[str, str], TableConstraints]:
     schemas = set(schemas)
     models: dict[str, _Model] = {}
     for unique_id, node in manifest["nodes"].items():

@@ -12,10 +12,10 @@ publication ops in the UI's launchpad.
 
 import dagster as dg
 
-from orchestration.defs.dbt import MANIFEST, published_models
+from orchestration.defs.dbt import manifest, published_models
 from orchestration import freshness
 from orchestration.resources import NdcResource, RunLockResource
-from warehouse.constraints import declared_constraints
+from warehouse.constraints import constraints_from_manifest
 from warehouse.publish import PUBLISHED_SCHEMAS, PublicationShrinks, publish_duckdb
 
 SERVING_DUCKDB = dg.AssetKey(["published", "serving_duckdb"])
@@ -60,7 +60,7 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
             result = publish_duckdb(settings.build_db, settings.serving_db,
                                     on_table=_progress(context, "serving.duckdb"),
                                     memory_limit=settings.duckdb_memory_limit, allow_shrink=config.allow_shrink,
-                                    constraints=declared_constraints(MANIFEST, PUBLISHED_SCHEMAS))
+                                    constraints=constraints_from_manifest(manifest(), PUBLISHED_SCHEMAS))
         except PublicationShrinks as exc:
             raise _blocked(exc) from None
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}")
