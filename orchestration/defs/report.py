@@ -16,7 +16,9 @@ def evaluation_report_asset() -> dg.AssetsDefinition:
         owners=["team:data-platform"],
         freshness_policy=freshness.PUBLISHED,
         description="reports/evaluation.html: zone ranking with the bottom decile marked, regions compared, "
-        "technology flows between provinces, HTE and SME funnels and trends by year, drawn from the published marts.",
+        "technology flows between provinces and with parties abroad, HTE and SME funnels, trends by year, the green "
+        "account and the quarterly flash reports, drawn from the published marts, each with its table to sort and "
+        "download.",
     )
     def _report(context: dg.AssetExecutionContext, ndc: NdcResource,
                 run_lock: RunLockResource) -> dg.MaterializeResult:

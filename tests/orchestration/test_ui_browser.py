@@ -166,17 +166,23 @@ def test_the_gates_are_visible_as_asset_checks_with_their_results(browser, webse
     page.get_by_text("Succeeded").first.wait_for(timeout=30_000)
 
 
-def test_the_evaluation_report_renders_its_charts(browser, webserver):
-    _, home = webserver
-    report = home / "reports" / "evaluation.html"
+def test_the_evaluation_report_renders_its_charts(browser, published_sample):
+    report = published_sample.home / "reports" / "evaluation.html"  # a file opened from disk: no server needed
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     page.goto(report.as_uri())
     charts = page.locator(".plotly-graph-div")
     charts.first.wait_for(timeout=30_000)
-    assert charts.count() == 10  # six evaluation charts, two of the green account, two of the quarterly flash reports
+    # seven evaluation charts, two of the green account, two of the quarterly flash reports
+    assert charts.count() == 11
     # Plotly drew each one: an SVG with marks in it, not an empty container.
-    assert page.locator(".plotly-graph-div .main-svg").count() >= 10
-    assert page.locator(".plotly-graph-div .trace").count() >= 10
+    assert page.locator(".plotly-graph-div .main-svg").count() >= 11
+    assert page.locator(".plotly-graph-div .trace").count() >= 11
+    # Every zone of the ranking has its label drawn (Plotly's automatic ticks drew half of them), and its table sorts.
+    ranking = page.locator("table.sortable").first
+    zones = ranking.locator("tbody tr").count()
+    assert charts.first.locator(".ytick").count() == zones
+    ranking.get_by_text("总分", exact=True).click()  # ascending: the lowest score first
+    assert ranking.locator("tbody tr").first.locator("td").first.inner_text() == str(zones)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "evaluation-report.png"), full_page=True)
     shutil.copy(report, ARTIFACTS / "evaluation.html")
