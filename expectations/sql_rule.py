@@ -3,7 +3,8 @@
 Great Expectations' `UnexpectedRowsExpectation` evaluates such a query inside the engine, but it runs it twice on
 every validation (once to count the rows, once to fetch them) and, with the usual result format, reports only the
 count. This subclass counts first and fetches the first few rows only when the rule is broken, so a passing rule
-costs one query and a failed gate can show what broke it. Imported only when a gate runs (it imports GX).
+costs one query and a failed gate can show what broke it, in the run's report and on the rule's Data Docs page (GX
+draws no rows for its own expectation). Imported only when a gate runs (it imports GX).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from great_expectations.expectations import UnexpectedRowsExpectation
+from great_expectations.render import LegacyDiagnosticRendererType, RenderedTableContent
+from great_expectations.render.renderer.renderer import renderer
 from great_expectations.validator.metric_configuration import MetricConfiguration
 
 SAMPLE_ROWS = 5
@@ -42,3 +45,23 @@ class ExpectNoRowsBreakingRule(UnexpectedRowsExpectation):
         )
         rows = execution_engine.resolve_metrics([metric])[metric.id]
         return list(rows)[:SAMPLE_ROWS]
+
+    @classmethod
+    @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
+    def _diagnostic_unexpected_table_renderer(cls, configuration: Any = None, result: Any = None,
+                                              runtime_configuration: dict | None = None) -> list[Any] | None:
+        """The sampled rows that broke the rule, as a table under the failed rule on its Data Docs page."""
+        details = ((result.result or {}).get("details") or {}) if result is not None else {}
+        rows = details.get("unexpected_rows") or []
+        if not rows:
+            return None
+        header = list(rows[0])
+        return [RenderedTableContent(
+            content_block_type="table",
+            header={"content_block_type": "string_template",
+                    "string_template": {"template": f"Sample of the rows breaking the rule (first {len(rows)})",
+                                        "tag": "h6"}},
+            header_row=header,
+            table=[["null" if row.get(c) is None else str(row.get(c)) for c in header] for row in rows],
+            styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}},
+        )]
