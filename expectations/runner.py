@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from expectations.data_docs import make_offline
 from expectations.deliveries import RECOVERY, Delivery, locate
 from expectations.suite import Suite
 from warehouse.memory import DEFAULT_MEMORY_LIMIT, duckdb_config
@@ -109,6 +110,8 @@ def _context(quality_dir: Path | None) -> Any:
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(quality_dir / "docs")},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # No footer of links to GX's tutorials (on its site): the pages are made to open offline (data_docs.py).
+            "show_how_to_buttons": False,
         }}
     context = gx.get_context(project_config=config, mode="ephemeral")
     # A progress bar per validation would fill the run's log (ProgressBarsConfig is GX's own config, not exported).
@@ -202,7 +205,10 @@ class GateSession:
         # One build for the session's results, not a Checkpoint with UpdateDataDocsAction: that action rebuilds the
         # index, which reads every result kept, once per result (sample scale: 12 s for the two steps instead of 2 s),
         # and a Checkpoint has one result format for all its suites where blocking ones run pass/fail first.
-        index = self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=keys)[DOCS_SITE]
+        # The suites' pages too: each validation page links to its suite's.
+        suites = list({k.expectation_suite_identifier.name: k.expectation_suite_identifier for k in keys}.values())
+        index = self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=keys + suites)[DOCS_SITE]
+        make_offline(self.quality_dir / "docs")
         linked = []
         for (result, _), key in zip(self._validated, keys):
             page = self.context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE)[0]["site_url"]

@@ -186,3 +186,32 @@ def test_the_evaluation_report_renders_its_charts(browser, published_sample):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "evaluation-report.png"), full_page=True)
     shutil.copy(report, ARTIFACTS / "evaluation.html")
+
+
+def test_the_data_docs_open_offline_and_list_every_result(browser, published_sample):
+    docs = published_sample.home / "quality" / "docs"
+    context = browser.new_context(viewport={"width": 1300, "height": 1000})
+    remote: list[str] = []
+
+    def offline(route) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            remote.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", offline)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((docs / "index.html").as_uri())
+    rows = page.locator(".ge-index-page-validation-results-table tr.clickable-row")
+    rows.first.wait_for(timeout=30_000)
+    assert rows.count() == len(list((docs / "validations").rglob("*.html")))  # GX's table, drawn with no CDN
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "data-docs-index.png"))
+    rows.first.click()
+    page.wait_for_url("**/validations/**", timeout=30_000)
+    page.get_by_text("Failed Only").click()  # the page's filter works without jQuery from a CDN
+    assert not remote and not errors, (remote, errors)
+    context.close()
