@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,11 +65,11 @@ def _yi(amounts: pd.Series, per_yi: int) -> pd.Series:
     return (amounts.astype(float) / per_yi).round(4)  # 4 decimals: 1 万元, so small flows do not show as 0
 
 
-def _chart(title: str, slug: str, table: pd.DataFrame, draw) -> Chart:
-    """A chart of `table`, drawn by `draw(table)` unless the table is empty; the title goes on the figure."""
+def _chart(title: str, slug: str, table: pd.DataFrame, draw: Callable[[], go.Figure]) -> Chart:
+    """A chart of `table`, drawn by `draw()` unless the table is empty; the title goes on the figure."""
     if table.empty:
         return Chart(title, slug, table, None)
-    figure = draw(table)
+    figure = draw()
     figure.update_layout(title=title, font={"family": "'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif"},
                          margin={"t": 90})
     # Long Chinese labels and titles get the room they need instead of being cut at the plot's edge.
@@ -85,7 +86,7 @@ def _zone_ranking(con, period: int) -> Chart:
                           "区域": zones["region"], "总分": zones["score_total"],
                           "末位 10%": zones["bottom_decile"].map({True: "是", False: "否"})})
 
-    def draw(_: pd.DataFrame) -> go.Figure:
+    def draw() -> go.Figure:
         colours = [BOTTOM_DECILE_COLOUR if flag else OTHER_ZONE_COLOUR for flag in zones["bottom_decile"]]
         # Zone names can come from filings (zones missing from the reference); Plotly reads tags in labels, so the
         # names go in as escaped text and show as delivered.
@@ -119,7 +120,7 @@ def _regions(con, period: int) -> Chart:
                           "研发经费（亿元）": _yi(regions["rd"], THOUSAND_YUAN_PER_YI),
                           "研发强度": regions["rd_intensity"].astype(float).round(4)})
 
-    def draw(_: pd.DataFrame) -> go.Figure:
+    def draw() -> go.Figure:
         figure = go.Figure([
             go.Bar(name="企业", x=regions["region"], y=regions["enterprises"]),
             go.Bar(name="高新技术企业", x=regions["region"], y=regions["hte"]),
@@ -145,7 +146,7 @@ def _flows(con, period: int) -> Chart:
     table = pd.DataFrame({"卖方省份（技术输出）": flows["seller"], "买方省份（技术吸纳）": flows["buyer"],
                           "合同数": flows["contracts"], "成交额（亿元）": _yi(flows["amount"], TEN_THOUSAND_YUAN_PER_YI)})
 
-    def draw(_: pd.DataFrame) -> go.Figure:
+    def draw() -> go.Figure:
         sellers = [f"{name} →" for name in flows["seller"]]
         buyers = [f"→ {name}" for name in flows["buyer"]]
         labels = list(dict.fromkeys(sellers)) + list(dict.fromkeys(buyers))
@@ -179,7 +180,7 @@ def _abroad(con, period: int) -> Chart:
                           "从境外引进合同数": rows["contracts_in"].fillna(0).astype(int),
                           "从境外引进成交额（亿元）": _yi(rows["amount_in"].fillna(0), TEN_THOUSAND_YUAN_PER_YI)})
 
-    def draw(_: pd.DataFrame) -> go.Figure:
+    def draw() -> go.Figure:
         figure = go.Figure([
             go.Bar(name="向境外输出（卖方在境内）", y=table["省份"], x=table["向境外输出成交额（亿元）"], orientation="h"),
             go.Bar(name="从境外引进（卖方在境外）", y=table["省份"], x=table["从境外引进成交额（亿元）"], orientation="h"),
@@ -203,7 +204,7 @@ def _funnel_chart(title: str, slug: str, stages: list[tuple[str, int]]) -> Chart
     if not counts[0]:
         table = table.iloc[0:0]
 
-    def draw(_: pd.DataFrame) -> go.Figure:
+    def draw() -> go.Figure:
         return go.Figure(go.Funnel(y=table["阶段"], x=table["企业数"], textinfo="value+percent initial"))
 
     return _chart(title, slug, table, draw)
@@ -249,7 +250,7 @@ def _trends(con) -> Chart:
                           "技术合同数": years["contracts"],
                           "技术合同成交额（亿元）": _yi(years["amount"], TEN_THOUSAND_YUAN_PER_YI)})
 
-    def draw(_: pd.DataFrame) -> go.Figure:
+    def draw() -> go.Figure:
         figure = go.Figure([
             go.Scatter(name="企业", x=table["报告年度"], y=table["填报企业数"], mode="lines+markers"),
             go.Scatter(name="高新技术企业", x=table["报告年度"], y=table["高新技术企业数"], mode="lines+markers"),
@@ -282,7 +283,7 @@ def _quarterly(con) -> list[Chart]:
     panel = pd.DataFrame({"区域": regional["region"], "季度": [f"Q{q}" for q in regional["quarter"]],
                           "报送企业数": regional["reporters"]})
 
-    def draw_growth(_: pd.DataFrame) -> go.Figure:
+    def draw_growth() -> go.Figure:
         figure = go.Figure()
         for region in order:
             part = growth[growth["区域"] == region]
@@ -294,7 +295,7 @@ def _quarterly(con) -> list[Chart]:
         figure.update_layout(barmode="group", yaxis={"tickformat": ".0%", "title": "累计同比"})
         return figure
 
-    def draw_panel(_: pd.DataFrame) -> go.Figure:
+    def draw_panel() -> go.Figure:
         figure = go.Figure([go.Bar(name=region, x=part["季度"], y=part["报送企业数"])
                             for region, part in ((r, panel[panel["区域"] == r]) for r in REGION_ORDER)])
         figure.update_layout(barmode="stack", yaxis={"title": "家数", "rangemode": "tozero"})
@@ -326,7 +327,7 @@ def _green_intensity(con) -> Chart:
                           "单位增加值 CO₂（吨 / 万元）": rows["co2"].round(4),
                           "单位增加值能耗（吨标准煤 / 万元）": rows["energy"].round(4)})
 
-    def draw(_: pd.DataFrame) -> go.Figure:
+    def draw() -> go.Figure:
         figure = go.Figure()
         for region in order:
             part = table[table["区域"] == region]
@@ -356,7 +357,7 @@ def _decoupling(con, period: int) -> Chart:
     if zones.empty:
         table = table.iloc[0:0]
 
-    def draw(_: pd.DataFrame) -> go.Figure:
+    def draw() -> go.Figure:
         figure = go.Figure([go.Bar(name=label, x=REGION_ORDER, y=table[label]) for label in DECOUPLING_LABELS.values()])
         figure.update_layout(barmode="stack", yaxis={"title": "高新区数", "rangemode": "tozero"})
         return figure
