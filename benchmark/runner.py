@@ -26,8 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import psutil
 
+from benchmark.baseline import rows_read_by_family
 from benchmark.nightly import write_delivery
 from benchmark.plan import Plan, dbt_steps, run_target
 from benchmark.process import ChildRun, run_measured
@@ -118,6 +120,11 @@ def _rows_read(report: str) -> int:
 def _rows_published(report: str) -> int:
     found = re.search(r"PUBLISHED \d+ tables \(([\d,]+) rows\)", report)
     return int(found.group(1).replace(",", "")) if found else 0
+
+
+def _pipeline_rows_by_family(home: Path) -> dict[str, int]:
+    with duckdb.connect(str(Settings(home=home).build_db), read_only=True) as con:
+        return rows_read_by_family(con)
 
 
 @dataclass
@@ -245,6 +252,7 @@ def bench(config: BenchConfig, log: Callable[[str], None] = lambda m: print(m, f
                 # Start-up, imports, loading the definitions, the run's bookkeeping and report: outside any stage.
                 "outside_stages_s": round(pipeline.child.wall_s - sum(pipeline.stages_s.values()), 2),
                 "rows_read": pipeline.rows_read,
+                "rows_read_by_family": _pipeline_rows_by_family(work / "full"),
                 "rows_published": pipeline.rows_published,
                 "max_single_process_rss_mib": round(pipeline.child.max_single_rss_mib, 1),
             },
@@ -253,6 +261,7 @@ def bench(config: BenchConfig, log: Callable[[str], None] = lambda m: print(m, f
                 "outside_stages_s": round(base_child.wall_s - sum(base["stages_s"].values()), 2),
                 "peak_rss_mib": round(base_child.peak_rss_mib, 1),
                 "rows_read": base["records_read"],
+                "rows_read_by_family": base["records_read_by_family"],
                 "rows_published": base["rows_published"],
                 "models": base["models"], "seeds": base["seeds"], "tests": base["tests"],
                 "test_failures": base["test_failures"], "gate_statements": base["gate_statements"],

@@ -46,6 +46,11 @@ RECORD_DEFECTS = (
     RecordDefect("yuan_as_thousand", ("enterprise",), 0.0005, "flagged", "amounts in 元 under a 千元 header (x1000)"),
     RecordDefect("duplicate_record", ("enterprise", "contract"), 0.001, "deduplicated", "the same filing revision delivered twice"),
 )
+# A quarterly report whose year-to-date revenue is below the same reporter's previous quarter of the year. It
+# depends on another record, so the quarterly generator draws it (simulator/quarterly.py), not `inject_records`;
+# the rate is of the reports that can carry it, with at least one per year.
+YTD_DECREASED = RecordDefect("ytd_decreased", ("quarterly",), 0.002, "flagged",
+                             "a year-to-date revenue below the previous quarter's (rule ytd_not_decreasing)")
 PILOT_CODE_RATE = 0.0005  # enterprises whose real, early code fails the check in every year: flagged
 FILE_DEFECTS = {
     "truncated_file": (0.01, "rejected", "the file was cut in transit"),
@@ -65,14 +70,18 @@ def pilot_codes(rng: np.random.Generator, enterprises: Population) -> None:
 
 def inject_records(rng: np.random.Generator, records: pa.Table, family: str) -> tuple[pa.Table, pa.Table]:
     """Apply record defects (one per record at most). Returns the records, each hit one naming its defect in
-    `_defect`, and the duplicates to deliver again a week later (`_duplicate` true)."""
+    `_defect`, and the duplicates to deliver again a week later (`_duplicate` true). A record that arrives with a
+    `_defect` (drawn by its family's generator) keeps it and gets no other."""
     n = len(records)
     defect = np.full(n, None, dtype=object)
+    if "_defect" in records.column_names:
+        defect[:] = records["_defect"].to_pylist()
+        records = records.drop_columns(["_defect"])
     pilot = np.zeros(n, bool)
     if "_pilot" in records.column_names:
         pilot = records["_pilot"].to_numpy(zero_copy_only=False)
     defect[pilot] = "pilot_code"
-    free = ~pilot
+    free = np.equal(defect, None)
     duplicated = np.array([], np.int64)
     for kind in RECORD_DEFECTS:
         if family not in kind.families or not n:
@@ -135,7 +144,7 @@ def _damage(rng: np.random.Generator, records: pa.Table, family: str, defect: st
 def expected_outcome(defect: str) -> str:
     if defect == "pilot_code":
         return "flagged"
-    for d in RECORD_DEFECTS:
+    for d in (*RECORD_DEFECTS, YTD_DECREASED):
         if d.name == defect:
             return d.outcome
     return FILE_DEFECTS[defect][1]

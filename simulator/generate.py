@@ -52,13 +52,14 @@ from simulator.filings import (
     with_revisions,
     zone_reports,
 )
-from simulator.quarterly import panel, quarterly_reports
+from simulator.quarterly import falling_year_to_date, panel, quarterly_reports
 from simulator.world import SCALES, build_world
 
 CHANNELS = ("files", "api", "both")
 API_SHARE_WHEN_BOTH = 0.5  # with --channel both, records go to the API or a file drop at random, half each
 CORRECTION_SHARE = {"enterprise": 0.03, "incubator": 0.03, "contract": 0.01, "zone": 0.05}
 QUARTERLY_STREAM = 4  # the quarterly reports' own generator stream (simulator/quarterly.py)
+YTD_DEFECT_STREAM = 5  # the falling year-to-date reports' stream: drawing them changes no other record
 XLSX_SHARE = 0.04
 RENDER_BATCH_ROWS = 100_000
 XLSX_MAX_ROWS = 200  # provinces send spreadsheets for small deliveries; large ones come as CSV
@@ -373,6 +374,7 @@ def _generate(out: Path, scale: str, years: range, seed: int, channel: str, targ
     # The quarterly family draws from a stream of its own, so the other families' filings stay as they were.
     quarterly_rng = np.random.default_rng([seed, QUARTERLY_STREAM])
     monitoring_points = panel(quarterly_rng, world)
+    ytd_defect_rng = np.random.default_rng([seed, YTD_DEFECT_STREAM])
 
     def deliver(family: str, base: pa.Table, fixes: pa.Table | None = None, stream: np.random.Generator = rng) -> None:
         """Hand a family-year to the output as soon as it is drawn, so its files are written meanwhile."""
@@ -407,7 +409,8 @@ def _generate(out: Path, scale: str, years: range, seed: int, channel: str, targ
             summary.contracts[year] = {"count": len(contracts), "amount_yi": pc.sum(contracts["amount"]).as_py() / 10_000,
                                        "count_assumed": assumed}
             deliver("contract", contracts)
-            deliver("quarterly", *quarterly_reports(quarterly_rng, world, year, latest, zones, monitoring_points),
+            reports, report_fixes = quarterly_reports(quarterly_rng, world, year, latest, zones, monitoring_points)
+            deliver("quarterly", falling_year_to_date(ytd_defect_rng, reports, report_fixes), report_fixes,
                     stream=quarterly_rng)
     finally:
         output.close()

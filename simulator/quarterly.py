@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.periods import QUARTERLY_DEADLINE_DAYS
 from simulator.codes import digits, text
+from simulator.defects import YTD_DECREASED
 from simulator.filings import DELIVERY_ORDER, NO_ZONE, Filed, _office_seconds, _strings, _timestamps, replace_column
 from simulator.world import Population, World
 
@@ -33,6 +35,7 @@ LATE_WEEKS = 6
 FLASH_GAP_SHARE, FLASH_GAP_SIGMA = 0.1, 0.01
 FLASH_OFF_SHARE = 0.01
 CORRECTION_SHARE = 0.04  # reports whose first revision has a wrong revenue, corrected by revision 2
+MIN_FALLING_REVENUE = 100.0  # a previous quarter large enough that a fall survives rounding to 0.1
 QUARTER_SHARE_ALPHA = 8.0  # Dirichlet concentration of a year's split into quarters
 # Measures: (contract key of the quarterly report, key of the annual report it adds up to).
 MEASURES = (("revenue_ytd", "revenue"), ("industrial_output_ytd", "industrial_output"), ("exports_ytd", "exports"),
@@ -175,3 +178,26 @@ def _with_corrections(rng: np.random.Generator, reports: pa.Table) -> tuple[pa.T
     revenue = reports["revenue_ytd"].to_numpy().copy()
     revenue[wrong] = np.round(revenue[wrong] * rng.choice([0.85, 0.9, 1.1, 1.15], n), 1)
     return replace_column(reports, "revenue_ytd", revenue), fixes
+
+
+def falling_year_to_date(rng: np.random.Generator, reports: pa.Table, fixes: pa.Table) -> pa.Table:
+    """`reports` (one year's first revisions) with a few year-to-date revenues below the same reporter's previous
+    quarter (defect YTD_DECREASED), named in `_defect`. Only second and third quarters are hit, so that the fourth
+    quarter's reconciliation with the annual report is not also touched, and only where neither the report nor the
+    previous one is corrected by a later revision (which would take the fall back out)."""
+    n = len(reports)
+    reporter = np.asarray(pc.coalesce(reports["uscc"], reports["zone_code"]).to_pylist(), dtype=object)
+    quarter = reports["quarter"].to_numpy()
+    revenue = reports["revenue_ytd"].to_numpy().copy()
+    corrected = np.isin(reports["filing_id"].to_numpy(zero_copy_only=False),
+                        fixes["filing_id"].to_numpy(zero_copy_only=False))
+    row_of = {(r, q): i for i, (r, q) in enumerate(zip(reporter, quarter))}
+    previous = np.array([row_of.get((r, q - 1), -1) for r, q in zip(reporter, quarter)], np.int64)
+    eligible = np.flatnonzero((quarter >= 2) & (quarter <= 3) & (previous >= 0) & ~corrected
+                              & ~corrected[previous] & (revenue[previous] >= MIN_FALLING_REVENUE))
+    count = min(len(eligible), max(1, round(YTD_DECREASED.rate * len(eligible))))
+    hit = np.sort(rng.choice(eligible, count, replace=False))
+    revenue[hit] = np.round(revenue[previous[hit]] * rng.uniform(0.85, 0.97, count), 1)
+    defect = np.full(n, None, dtype=object)
+    defect[hit] = YTD_DECREASED.name
+    return replace_column(reports, "revenue_ytd", revenue).append_column("_defect", pa.array(defect, pa.string()))

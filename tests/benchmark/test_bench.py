@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion.contracts import FAMILIES
 from orchestration.cli import bench_years
 
 pytestmark = pytest.mark.slow
@@ -64,6 +65,12 @@ def test_both_sides_do_the_same_work_on_the_generated_records(bench):
     # Every record delivered in a readable file is read by both, landed or quarantined alike.
     assert pipeline["rows_read"] == baseline["rows_read"] > 0
     assert pipeline["rows_published"] == baseline["rows_published"] > 0
+    # Per family too, the quarterly flash reports included: each family's files are read by both sides alike.
+    by_family = pipeline["rows_read_by_family"]
+    assert by_family == baseline["rows_read_by_family"]
+    assert set(by_family) == set(FAMILIES) and sum(by_family.values()) == pipeline["rows_read"]
+    for family, read in by_family.items():  # every family read, less what came in rejected files
+        assert 0.8 * summary["by_family"][family]["records"] <= read <= summary["by_family"][family]["records"], family
     assert baseline["models"] > 30 and baseline["tests"] > 100 and baseline["gate_statements"] > 50
     assert baseline["test_failures"] == 0
     assert 100 <= figures["tiny"]["records"] <= 1000

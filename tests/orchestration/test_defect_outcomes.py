@@ -98,3 +98,18 @@ def test_duplicated_records_land_twice_and_publish_once(pipeline):
         assert copies >= 2 or (copies == 1 and original_lost), m
         downstream = "analytics.fct_enterprise_annual" if family == "enterprise" else f"intermediate.int_{family}__latest_filings"
         assert query(home, f"SELECT count(*) FROM {downstream} WHERE filing_id = '{m['filing_id']}'")[0][0] == 1, m
+
+
+def test_falling_year_to_date_reports_are_published_flagged_and_warned(pipeline, published_sample: PublishedSample):
+    home, manifest = pipeline
+    injected = {m["filing_id"] for m in manifest if m["defect"] == "ytd_decreased" and m["expected_outcome"] == "flagged"}
+    assert injected
+    flagged = query(home, "SELECT filing_id, ytd_decreased_measures FROM analytics.fct_quarterly_report WHERE ytd_decreased")
+    assert {f for f, _ in flagged} == injected
+    assert {measures for _, measures in flagged} == {"revenue_ytd"}
+    # The warning (never blocking) names every one of them in the run's report; publication went ahead.
+    report = published_sample.run.stdout
+    warnings = report[report.index("warnings (reported, not blocking)"):]
+    assert "ytd_not_decreasing: %d unexpected rows" % len(injected) in warnings
+    assert all(f"'filing_id': '{f}'" in warnings for f in injected)
+    assert "PUBLISHED" in report
