@@ -61,6 +61,15 @@ def _description(suite: Suite) -> str:
     return f"Great Expectations suite `{suite.name}` ({effect}). {suite.description}".strip()
 
 
+def _check_key(suite: Suite, asset) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(dg.AssetKey(list(asset)), suite.check_name)
+
+
+def selected_suites(suites: list[Suite], selected: set[dg.AssetCheckKey]) -> list[Suite]:
+    """The suites a step must evaluate: those with at least one of their checks in the step's selection."""
+    return [suite for suite in suites if any(_check_key(suite, asset) in selected for asset in suite.assets)]
+
+
 def gates(stage: str) -> dg.AssetChecksDefinition:
     suites = for_stage(stage)
     specs = [
@@ -70,9 +79,15 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
         for asset in suite.assets
     ]
 
-    @dg.multi_asset_check(specs=specs, name=f"gates_{stage}",
+    # Subsettable: the UI launches any asset or selection with only the checks on it, and a gate step then
+    # evaluates only the suites of the checks it was asked for.
+    @dg.multi_asset_check(specs=specs, name=f"gates_{stage}", can_subset=True,
                           description=f"Great Expectations: {', '.join(s.name for s in suites)}")
     def _gates(context: dg.AssetCheckExecutionContext, ndc: NdcResource):
+        selected = context.selected_asset_check_keys
+        chosen = selected_suites(suites, selected)
+        if not chosen:
+            return
         # Two threads importing GX's package at once can meet its internal import cycles half done (Python's import
         # locks then hand one of them a partly initialised module), so the gate lets the warm-up finish first.
         warm_up().join()
@@ -82,16 +97,18 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
         # A year backfill rebuilt only its years: other years' new records wait for their own run.
         token = REBUILT_YEARS.set(rebuilt_years(*run_years(context.run.tags)))
         try:
-            results = {r.suite: r for r in validate_suites(settings.build_db, suites, settings.quality,
+            results = {r.suite: r for r in validate_suites(settings.build_db, chosen, settings.quality,
                                                            settings.duckdb_memory_limit)}
         finally:
             REBUILT_YEARS.reset(token)
         # Warnings first: a failed blocking result ends the step, and the warnings must still be recorded.
-        for suite in sorted(suites, key=lambda s: s.blocking):
+        for suite in sorted(chosen, key=lambda s: s.blocking):
             result = results[suite.name]
             if not result.passed:
                 context.log.warning(result.summary())
             for asset in suite.assets:
+                if _check_key(suite, asset) not in selected:
+                    continue
                 yield dg.AssetCheckResult(
                     asset_key=dg.AssetKey(list(asset)),
                     check_name=suite.check_name,

@@ -128,3 +128,25 @@ def test_only_the_newest_runs_dbt_folders_are_kept(tmp_path: Path):
     removed = prune_run_folders(runs, keep=3, current=current)
     assert sorted(p.name for p in removed) == ["r2", "r3"]
     assert sorted(p.name for p in runs.iterdir()) == ["r1", "r4", "r5"]
+
+
+def test_every_asset_alone_makes_a_job_the_ui_can_launch():
+    """The UI's Materialize on one asset subsets the asset job to it and its checks: every gate step must allow it
+    (a gate step that could not be subset made "Error loading base asset job")."""
+    graph = defs.resolve_asset_graph()
+    job = defs.resolve_implicit_global_asset_job_def()
+    for node in graph.asset_nodes:
+        if not node.is_materializable:
+            continue
+        subset = job.get_subset(asset_selection={node.key}, asset_check_selection=set(node.check_keys))
+        assert subset.asset_layer.asset_graph.asset_check_keys >= set(node.check_keys), node.key
+
+
+def test_a_gate_step_evaluates_only_the_suites_of_its_selected_checks():
+    from expectations.suites import for_stage
+    from orchestration.defs.quality import selected_suites
+
+    suites = for_stage("published")
+    one = dg.AssetCheckKey(dg.AssetKey(["analytics", "dim_region"]), "gx_dim_region")
+    assert [s.check_name for s in selected_suites(suites, {one})] == ["gx_dim_region"]
+    assert selected_suites(suites, set()) == []

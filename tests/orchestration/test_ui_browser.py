@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from orchestration.definitions import defs
+from orchestration.instance import open_instance
 from orchestration.partitions import YEARS
 from tests.support import wait_for_health
 
@@ -215,3 +216,33 @@ def test_the_data_docs_open_offline_and_list_every_result(browser, published_sam
     page.get_by_text("Failed Only").click()  # the page's filter works without jQuery from a CDN
     assert not remote and not errors, (remote, errors)
     context.close()
+
+
+def test_materialize_on_one_asset_launches_a_run_of_it_and_its_checks(browser, webserver):
+    """The asset page's Materialize button: a dbt model guarded by a gate of the published stage is launched alone
+    (the gate step evaluates only that model's suite), where "Error loading base asset job" stopped it before."""
+    import dagster as dg
+
+    base, home = webserver
+    key = dg.AssetKey(["analytics", "dim_region"])
+    page = browser.new_page(viewport={"width": 1800, "height": 1100})
+    page.goto(f"{base}/assets/{key.to_user_string()}")
+    page.get_by_text("dim_region").first.wait_for(timeout=60_000)
+    _dismiss_welcome(page)
+    with open_instance(home / "dagster") as instance:
+        before = {r.dagster_run.run_id for r in instance.get_run_records()}
+        page.get_by_role("button", name="Materialize").first.click()
+        launched = []
+        for _ in range(60):  # the run is queued (no daemon here runs it): its record is what the click made
+            launched = [r.dagster_run for r in instance.get_run_records() if r.dagster_run.run_id not in before]
+            if launched:
+                break
+            page.wait_for_timeout(500)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "materialize-one-asset.png"))
+    assert not page.get_by_text("Error loading base asset job").count()
+    assert len(launched) == 1, "Materialize launched no run"
+    run = launched[0]
+    assert run.asset_selection == {key}
+    gates = {c.name for c in run.asset_check_selection or () if c.name.startswith("gx_")}
+    assert gates == {"gx_dim_region"}
