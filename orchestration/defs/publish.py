@@ -15,6 +15,7 @@ import dagster as dg
 from orchestration.defs.dbt import manifest, published_models
 from orchestration import freshness
 from orchestration.resources import NdcResource, RunLockResource
+from orchestration.settings import PUBLISH_POSTGRES_DSN_ENV
 from warehouse.constraints import constraints_from_manifest
 from warehouse.publish import PUBLISHED_SCHEMAS, PublicationShrinks, publish_duckdb
 
@@ -74,7 +75,12 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
     return _serving
 
 
+NO_DSN = f"skipped: no DSN configured ({PUBLISH_POSTGRES_DSN_ENV} is unset), nothing published to PostgreSQL"
+
+
 def serving_postgres_asset() -> dg.AssetsDefinition:
+    # Output not required: a run without a DSN records no materialization (the asset must not look fresh when
+    # nothing was published) but an observation saying it was skipped.
     @dg.asset(
         key=SERVING_POSTGRES,
         group_name="published",
@@ -82,16 +88,20 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
         kinds={"postgres"},
         owners=["team:data-platform"],
         freshness_policy=freshness.PUBLISHED,
+        output_required=False,
         description="The `analytics` and `ops` schemas in PostgreSQL (NDC_PUBLISH_POSTGRES_DSN), with their keys, "
-        "replaced in one transaction from the serving file; readable by the role bi_reader only. Does nothing when the DSN is unset.",
+        "replaced in one transaction from the serving file; readable by the role bi_reader only. Without the DSN it "
+        "is skipped: no materialization, an observation that says so.",
     )
     def _serving(context: dg.AssetExecutionContext, ndc: NdcResource, config: PublishConfig,
-                 run_lock: RunLockResource) -> dg.MaterializeResult:
-        settings = ndc.settings
+                 run_lock: RunLockResource):
+        settings = ndc.settings  # resolved as the run starts, for `ndc run` and a daemon's run alike
         dsn = settings.publish_postgres_dsn
         if not dsn:
-            context.log.info("NDC_PUBLISH_POSTGRES_DSN is not set: nothing published to PostgreSQL")
-            return dg.MaterializeResult(metadata={"postgres_configured": False})
+            context.log.info(NO_DSN)
+            yield dg.AssetObservation(asset_key=SERVING_POSTGRES,
+                                      metadata={"postgres_configured": False, "skipped": NO_DSN})
+            return
         from warehouse.postgres import publish_postgres  # psycopg: only when publishing to PostgreSQL
 
         try:
@@ -106,7 +116,7 @@ def serving_postgres_asset() -> dg.AssetsDefinition:
                 f"bi_reader may also connect to {len(result.reader_reaches)} other database(s) of this server, "
                 f"through PUBLIC's CONNECT: {', '.join(result.reader_reaches[:10])}. An administrator revokes it "
                 "there (REVOKE CONNECT ON DATABASE … FROM PUBLIC), or NDC_PG_CONFINE_READER=1 lets publication do it")
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             metadata={
                 "postgres_configured": True,
                 "target": result.target,  # host:port/database, never the credentials

@@ -139,3 +139,32 @@ def test_the_memory_limit_reaches_publication_from_the_settings(tmp_path: Path, 
     assert opened == [{"memory_limit": "512MB"}]
     with duckdb.connect(str(settings.serving_db), read_only=True) as con:
         assert con.execute("SELECT id FROM analytics.facts").fetchall() == [(1,)]
+
+
+def test_without_a_dsn_postgresql_publication_is_skipped_not_materialized(tmp_path: Path):
+    """An unconfigured PostgreSQL copy must not look published (and fresh): the run records an observation saying it
+    was skipped, and no materialization."""
+    settings = Settings(home=tmp_path)
+    result = _execute(settings, dg.AssetSelection.assets(publish.SERVING_POSTGRES))
+    assert result.success
+    assert not [e for e in result.get_asset_materialization_events()]
+    observed = [e.asset_observation_data.asset_observation for e in result.all_events
+                if e.event_type == dg.DagsterEventType.ASSET_OBSERVATION]
+    assert [o.asset_key for o in observed] == [publish.SERVING_POSTGRES]
+    assert observed[0].metadata["skipped"].value.startswith("skipped: no DSN configured")
+
+
+def test_a_run_the_daemon_starts_publishes_where_ndc_run_does(environment: Path):
+    """A daemon's run worker loads the code location in its own process, from the environment `make dev` was started
+    with; the settings its assets see must be those `ndc run` reads from the same environment."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("from orchestration.definitions import defs; "
+             "s = defs.resources['ndc'].process_config_and_initialize().settings; "
+             "print(s.home, s.serving_db, s.publish_postgres_dsn, sep='\\n')")
+    worker = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ), capture_output=True, text=True,
+                            check=True)
+    cli = Settings.from_env()  # what `ndc run` reads (orchestration/cli.py, `_settings`)
+    assert worker.stdout.split("\n")[:3] == [str(cli.home), str(cli.serving_db), DSN]
