@@ -3,7 +3,7 @@
     ndc generate [--scale sample] [--years 2021-2023] [--seed N] [--out DIR]
     ndc run [--full-refresh] [--years 2022-2023] [--allow-shrink]
     ndc bench [--scale sample] [--years 1] [--seed N] [--json FILE]
-    ndc docs [--serve]
+    ndc docs [--serve] [--port 8080]
 
 `ndc run` first checks whether anything changed since the last publication (orchestration/fingerprint.py): with
 nothing new it says so and exits 0 without loading Dagster. Otherwise it executes the same Dagster job as the
@@ -414,12 +414,14 @@ def bench(scale: str, years: str, seed: int, json_path: Path, workdir: Path | No
     click.echo(f"written to {json_path}", err=True)
 
 
-@main.command(help="Generate dbt's documentation of the warehouse under $NDC_HOME/docs/dbt/ (after `ndc run`).")
-@click.option("--serve", is_flag=True, help="Then serve it with `dbt docs serve` until interrupted.")
+@main.command(help="Generate dbt's documentation of the warehouse under $NDC_HOME/docs/dbt/ (after `ndc run`); with "
+              "--serve, serve it, the Data Docs and the evaluation report over HTTP, where the UI's links point "
+              "(NDC_DOCS_BASE_URL).")
+@click.option("--serve", is_flag=True, help="Then serve dbt/, quality/ (Data Docs) and reports/ until interrupted.")
 @click.option("--port", type=int, default=8080, show_default=True)
 def docs(serve: bool, port: int) -> None:
     from orchestration.settings import DBT_PROJECT_DIR
-    from warehouse.dbt_docs import PortInUse, claim_port, generate_docs, serve_docs
+    from warehouse.dbt_docs import PortInUse, claim_port, generate_docs
 
     settings = _settings()
     if serve:
@@ -437,10 +439,27 @@ def docs(serve: bool, port: int) -> None:
     click.echo(f"dbt docs: {site.static_page} (one file, open it in a browser); "
                f"{len(site.catalogued())} relations catalogued")
     if serve:
-        click.echo(f"serving on http://127.0.0.1:{port} (Ctrl-C stops)", err=True)
-        code = serve_docs(DBT_PROJECT_DIR, settings.dbt_docs, settings.child_environment(), port)
-        if code != 0:
-            raise click.ClickException(f"dbt docs serve on port {port} ended with exit {code}")
+        _serve_docs(settings, port)
+
+
+def _serve_docs(settings: Settings, port: int) -> None:
+    from warehouse.docs_server import docs_server
+
+    try:
+        server = docs_server(settings.served_docs, port)
+    except OSError as exc:  # taken between the check and now
+        raise click.ClickException(f"cannot serve on port {port}: {exc.strerror}; pick another with --port") from None
+    base = f"http://127.0.0.1:{port}/"
+    click.echo(f"serving on {base}: dbt/, quality/ (Data Docs), reports/ (Ctrl-C stops)", err=True)
+    if settings.docs_base_url != base:
+        click.echo(f"note: NDC_DOCS_BASE_URL is {settings.docs_base_url}; the UI's links point there, not here",
+                   err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 if __name__ == "__main__":

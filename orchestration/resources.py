@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
-from orchestration.settings import API_TOKEN_ENV, PUBLISH_POSTGRES_DSN_ENV, Settings
+from orchestration.settings import API_TOKEN_ENV, DEFAULT_DOCS_BASE_URL, PUBLISH_POSTGRES_DSN_ENV, Settings
 from warehouse.memory import DEFAULT_MEMORY_LIMIT
 from warehouse.publish import remove_leftover_temporaries
 from warehouse.run_lock import RunLock
@@ -31,6 +31,7 @@ class NdcResource(dg.ConfigurableResource):
     publish_postgres_dsn: str | None = None
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     pg_confine_reader: bool = False
+    docs_base_url: str = DEFAULT_DOCS_BASE_URL
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "NdcResource":
@@ -46,6 +47,7 @@ class NdcResource(dg.ConfigurableResource):
             publish_postgres_dsn=dg.EnvVar(PUBLISH_POSTGRES_DSN_ENV) if settings.publish_postgres_dsn else None,
             duckdb_memory_limit=settings.duckdb_memory_limit,
             pg_confine_reader=settings.pg_confine_reader,
+            docs_base_url=settings.docs_base_url,
         )
 
     @property
@@ -59,6 +61,7 @@ class NdcResource(dg.ConfigurableResource):
             publish_postgres_dsn=self.publish_postgres_dsn or None,
             duckdb_memory_limit=self.duckdb_memory_limit,
             pg_confine_reader=self.pg_confine_reader,
+            docs_base_url=self.docs_base_url,
         )
 
 

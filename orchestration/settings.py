@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
 from ingestion.periods import QUARTERLY_DEADLINE_DAYS, parse_deadline_days
@@ -26,6 +27,9 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # by their variable and never carries their values (orchestration/resources.py).
 API_TOKEN_ENV = "NDC_API_TOKEN"
 PUBLISH_POSTGRES_DSN_ENV = "NDC_PUBLISH_POSTGRES_DSN"
+# Where `ndc docs --serve` serves Data Docs, dbt's docs and the report; asset metadata links there, since browsers
+# refuse the file:// links the UI would otherwise show.
+DEFAULT_DOCS_BASE_URL = "http://127.0.0.1:8080/"
 
 # Every variable the pipeline reads: (name, default, what). `ndc -h` lists them.
 ENVIRONMENT = (
@@ -43,6 +47,8 @@ ENVIRONMENT = (
      "1: publication takes away the CONNECT bi_reader has on the server's other databases through PUBLIC"),
     ("NDC_QUARTERLY_DEADLINE_DAYS", f"{QUARTERLY_DEADLINE_DAYS}",
      "days after a quarter's end its flash reports are due (1-27); the quarterly schedule runs the day after"),
+    ("NDC_DOCS_BASE_URL", DEFAULT_DOCS_BASE_URL,
+     "where `ndc docs --serve` serves Data Docs, dbt docs and the report: the UI's links point there"),
 )
 
 
@@ -57,6 +63,7 @@ class Settings:
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     pg_confine_reader: bool = False
     quarterly_deadline_days: int = QUARTERLY_DEADLINE_DAYS
+    docs_base_url: str = DEFAULT_DOCS_BASE_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -73,6 +80,7 @@ class Settings:
             duckdb_memory_limit=environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
             pg_confine_reader=(environ.get("NDC_PG_CONFINE_READER") or "").strip().lower() in ("1", "true", "yes"),
             quarterly_deadline_days=parse_deadline_days(environ.get("NDC_QUARTERLY_DEADLINE_DAYS")),
+            docs_base_url=_base_url(environ.get("NDC_DOCS_BASE_URL") or DEFAULT_DOCS_BASE_URL),
         )
 
     def child_environment(self) -> dict[str, str]:
@@ -134,6 +142,24 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def served_docs(self) -> dict[str, Path]:
+        """What `ndc docs --serve` serves, by the first segment of the URL path: Data Docs, dbt's docs, the reports."""
+        return {"quality": self.quality_docs, "dbt": self.dbt_docs, "reports": self.home / "reports"}
+
+    def docs_url(self, path: Path) -> str | None:
+        """The address under NDC_DOCS_BASE_URL of a file `ndc docs --serve` serves; None for any other file."""
+        for prefix, root in self.served_docs.items():
+            if path.is_relative_to(root):
+                return self.docs_base_url + quote(f"{prefix}/{path.relative_to(root).as_posix()}")
+        return None
+
+
+def _base_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ValueError(f"NDC_DOCS_BASE_URL={text!r}: give an http(s) address, e.g. {DEFAULT_DOCS_BASE_URL}")
+    return text if text.endswith("/") else text + "/"
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:

@@ -64,10 +64,3 @@ def claim_port(port: int, host: str = "127.0.0.1") -> None:
             if exc.errno != errno.EADDRINUSE:
                 raise
             raise PortInUse(f"port {port} on {host} is in use by another server") from None
-
-
-def serve_docs(project_dir: Path, target: Path, env: dict[str, str], port: int) -> int:
-    """`dbt docs serve` over a generated site, until interrupted; returns its exit code."""
-    command = [_dbt(), "docs", "serve", "--no-browser", "--port", str(port), "--profiles-dir", str(project_dir),
-               "--project-dir", str(project_dir), "--target-path", str(target.resolve())]
-    return subprocess.run(command, cwd=project_dir, env={**os.environ, **env}, check=False).returncode

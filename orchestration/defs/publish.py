@@ -67,9 +67,9 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
         context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}")
         metadata = {"path": dg.MetadataValue.path(str(result.path)), "tables": _tables(result), "rows": result.rows,
                     "dagster/row_count": result.rows}
-        docs = settings.dbt_docs / "static_index.html"  # `ndc docs` writes it: the models' documentation
+        docs = settings.dbt_docs / "index.html"  # `ndc docs` writes it: the models' documentation
         if docs.exists():
-            metadata["dbt_docs"] = dg.MetadataValue.url(docs.as_uri())
+            metadata["dbt_docs"] = dg.MetadataValue.url(settings.docs_url(docs))  # served by `ndc docs --serve`
         return dg.MaterializeResult(metadata=metadata)
 
     return _serving

@@ -9,7 +9,10 @@ severity WARN and never stops anything.
 
 import threading
 from functools import cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import dagster as dg
 
@@ -18,6 +21,7 @@ from expectations.suite import Suite
 from expectations.suites import STAGES, for_stage
 from orchestration.partitions import rebuilt_years, run_years
 from orchestration.resources import NdcResource
+from orchestration.settings import Settings
 
 
 @cache
@@ -41,18 +45,26 @@ def _import_great_expectations() -> None:
     import expectations.sql_rule  # noqa: F401
 
 
-def check_metadata(result: Any) -> dict[str, Any]:
-    """What a failed check must say: which expectations, how many unexpected rows, a few values, and the docs."""
+def served(file_url: str, settings: Settings) -> str | None:
+    """The http:// address `ndc docs --serve` gives a file:// URL of Data Docs (browsers refuse file:// links)."""
+    return settings.docs_url(Path(url2pathname(urlsplit(file_url).path)))
+
+
+def check_metadata(result: Any, settings: Settings) -> dict[str, Any]:
+    """What a failed check must say: which expectations, how many unexpected rows, a few values, and the docs (over
+    HTTP, under NDC_DOCS_BASE_URL)."""
     metadata: dict[str, Any] = {
         "expectations_evaluated": result.evaluated,
         "expectations_failed": len(result.failures),
         "seconds": round(result.seconds, 2),
         "failed": dg.MetadataValue.json([f.as_dict() for f in result.failures]),
     }
-    if result.docs_page:
-        metadata["data_docs"] = dg.MetadataValue.url(result.docs_page)
-    if result.docs_index:
-        metadata["data_docs_index"] = dg.MetadataValue.url(result.docs_index)
+    page = result.docs_page and served(result.docs_page, settings)
+    index = result.docs_index and served(result.docs_index, settings)
+    if page:
+        metadata["data_docs"] = dg.MetadataValue.url(page)
+    if index:
+        metadata["data_docs_index"] = dg.MetadataValue.url(index)
     return metadata
 
 
@@ -115,7 +127,7 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
                     passed=result.passed,
                     severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
                     description=result.summary(),
-                    metadata=check_metadata(result),
+                    metadata=check_metadata(result, settings),
                 )
 
     return _gates

@@ -30,7 +30,7 @@ def evaluation_report_asset() -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(report.path)),
-                "open": dg.MetadataValue.url(report.path.as_uri()),
+                "open": dg.MetadataValue.url(settings.docs_url(report.path)),  # served by `ndc docs --serve`
                 "period": report.period,
                 "charts": dg.MetadataValue.json(report.charts),
             }

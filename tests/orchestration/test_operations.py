@@ -3,12 +3,16 @@ touched, the run-failure summary, freshness policies, asset groups by layer, and
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+import requests
 
 from ingestion.contracts import ENTERPRISE, FAMILIES
 from ingestion.landing import RawStore, land_file_drops, touched_periods
@@ -26,7 +30,8 @@ from orchestration.partitions import (
 )
 from orchestration.resources import NdcResource
 from orchestration.settings import Settings
-from tests.support import BlockedRun, CorrectedYear, PublishedSample, deliver, run_ndc
+from orchestration.instance import open_instance
+from tests.support import NDC, BlockedRun, CorrectedYear, PublishedSample, deliver, free_port, run_ndc, wait_for_health
 
 LAYERS = {"raw", "staging", "core", "evaluation", "quality", "published"}
 
@@ -210,15 +215,53 @@ def test_a_failed_run_leaves_a_summary_naming_the_failing_check(blocked_sample: 
 
 # ---- dbt docs ----
 
-def test_dbt_docs_are_generated_for_every_published_model(published_sample: PublishedSample, tmp_path: Path):
+def test_dbt_docs_are_generated_for_every_published_model_and_served_with_the_data_docs_and_report(
+        published_sample: PublishedSample, tmp_path: Path):
+    """`ndc docs --serve` generates dbt's docs, then serves them, the Data Docs and the report under one base, and
+    nothing outside those folders."""
     home = published_sample.copy_to(tmp_path / "ndc")
-    result = run_ndc(home, "docs")
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    port = free_port()
+    server = subprocess.Popen([str(NDC), "docs", "--serve", "--port", str(port)],
+                              env={**os.environ, "NDC_HOME": str(home)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base, 300, alive=lambda: server.poll() is None, path="/")
+        for path in ("/quality/index.html", "/dbt/", "/dbt/static_index.html", "/reports/evaluation.html"):
+            assert requests.get(base + path, timeout=10).status_code == 200, path
+        assert "<html" in requests.get(base + "/dbt/", timeout=10).text.lower()
+        # Paths that climb out of a served folder, sent as written (an HTTP client would normalise them).
+        for path in ("/quality/../../dagster/dagster.yaml", "/reports/%2e%2e/warehouse/serving.duckdb",
+                     "/dbt/..%2f..%2frun.lock", "/../../etc/passwd", "/warehouse/serving.duckdb"):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", path)
+            assert connection.getresponse().status in (403, 404), path
+            connection.close()
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
     site = home / "docs" / "dbt"
-    assert (site / "index.html").exists() and (site / "static_index.html").stat().st_size > 100_000
+    assert (site / "index.html").exists() and (site / "static_index.html").stat().st_size > 100_000, out + err
     catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
     catalogued = {f"{n['metadata']['schema']}.{n['metadata']['name']}" for n in catalog["nodes"].values()}
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     published = {f"{n['schema']}.{n['name']}" for n in manifest["nodes"].values()
                  if n["resource_type"] == "model" and n["schema"] in ("analytics", "ops")}
     assert published and published <= catalogued
+
+
+def test_no_asset_metadata_links_to_a_file(published_sample: PublishedSample):
+    """Browsers refuse file:// links from an http:// page: the UI's links go to NDC_DOCS_BASE_URL."""
+    with open_instance(published_sample.home / "dagster") as instance:
+        (record,) = instance.get_run_records()
+        events = [e.dagster_event for e in instance.all_logs(record.dagster_run.run_id) if e.dagster_event]
+    values = []
+    for event in events:
+        data = event.event_specific_data
+        metadata = getattr(getattr(data, "materialization", None), "metadata", None) \
+            or getattr(getattr(data, "asset_observation", None), "metadata", None) \
+            or getattr(data, "metadata", None) or {}
+        values += [str(getattr(v, "value", v)) for v in metadata.values()]
+    assert any(v.startswith("http://127.0.0.1:8080/quality/") for v in values)  # the gates' Data Docs
+    assert any(v == "http://127.0.0.1:8080/reports/evaluation.html" for v in values)
+    assert not [v for v in values if "file://" in v]

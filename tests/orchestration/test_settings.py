@@ -36,6 +36,7 @@ def environment(tmp_path: Path, monkeypatch) -> Path:
         "NDC_DBT_TARGET": "spark",
         "NDC_PUBLISH_POSTGRES_DSN": DSN,
         "NDC_DUCKDB_MEMORY_LIMIT": "512MB",
+        "NDC_DOCS_BASE_URL": "https://docs.example/ndc",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -52,6 +53,7 @@ def test_the_resource_carries_the_settings_read_at_load_and_later_changes_do_not
     resource = build_definitions(loaded).resources["ndc"]
     assert _at_run_start(resource) == loaded
     assert loaded.duckdb_memory_limit == "512MB" and loaded.api_retry_budget_s == 45 and loaded.builds_on_spark
+    assert loaded.docs_base_url == "https://docs.example/ndc/"
 
     monkeypatch.setenv("NDC_HOME", str(environment / "elsewhere"))
     monkeypatch.setenv("NDC_API_URL", "https://other.example/api")
@@ -168,3 +170,17 @@ def test_a_run_the_daemon_starts_publishes_where_ndc_run_does(environment: Path)
                             check=True)
     cli = Settings.from_env()  # what `ndc run` reads (orchestration/cli.py, `_settings`)
     assert worker.stdout.split("\n")[:3] == [str(cli.home), str(cli.serving_db), DSN]
+
+
+def test_links_to_served_documentation_are_under_the_docs_base_url(environment: Path, monkeypatch):
+    settings = Settings.from_env()
+    assert settings.docs_url(settings.quality_docs / "validations" / "a b.html") == \
+        "https://docs.example/ndc/quality/validations/a%20b.html"
+    assert settings.docs_url(settings.evaluation_report) == "https://docs.example/ndc/reports/evaluation.html"
+    assert settings.docs_url(settings.dbt_docs / "index.html") == "https://docs.example/ndc/dbt/index.html"
+    assert settings.docs_url(settings.serving_db) is None  # never served
+    monkeypatch.delenv("NDC_DOCS_BASE_URL")
+    assert Settings.from_env().docs_base_url == "http://127.0.0.1:8080/"
+    monkeypatch.setenv("NDC_DOCS_BASE_URL", "/srv/docs")
+    with pytest.raises(ValueError, match="NDC_DOCS_BASE_URL"):
+        Settings.from_env()
