@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -89,3 +89,15 @@ def run_years(tags: dict[str, str]) -> tuple[str | None, str | None]:
         return tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]
     single = tags.get("dagster/partition")
     return (single, single) if single else (None, None)
+
+
+def record_rows_by_year(context: dg.AssetExecutionContext, asset_key: dg.AssetKey,
+                        rows_by_period: Mapping[int | str, int]) -> None:
+    """Give each year partition this run materializes its own row count. Without it, Dagster copies one
+    materialization's metadata to every year of the run, so a year with no filings showed another's rows. A year of
+    the run with no rows is materialized with 0 rows: the run did rebuild it, and it holds nothing."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return
+    counts = {str(period): rows for period, rows in rows_by_period.items()}
+    for year in context.partition_keys:
+        context.add_asset_metadata({"dagster/row_count": counts.get(year, 0)}, asset_key=asset_key, partition_key=year)

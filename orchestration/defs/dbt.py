@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
 from ingestion.durable import temporary_beside
 from ingestion.landing import RawStore
-from orchestration.partitions import SINGLE_RUN, YEARS, dbt_period_vars, run_years
+from orchestration.partitions import SINGLE_RUN, YEARS, dbt_period_vars, record_rows_by_year, run_years
 from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import DBT_PROJECT_DIR
 from warehouse.publish import PUBLISHED_SCHEMAS
@@ -207,6 +208,15 @@ def manifest() -> Mapping[str, Any]:
     return json.loads(MANIFEST.read_bytes())
 
 
+def rows_by_period(build_db: Path, keys: Sequence[dg.AssetKey]) -> dict[dg.AssetKey, dict[int, int]]:
+    """Each relation's rows per reporting year (`period`), read from the build database once dbt has let go of it."""
+    if not keys:
+        return {}
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        return {key: dict(con.execute(f'SELECT period, count(*) FROM "{key.path[0]}"."{key.path[1]}" '
+                                      "GROUP BY period").fetchall()) for key in keys}
+
+
 def _run_results(target: Path) -> list[Mapping[str, Any]]:
     """The results of every node dbt ran (its run_results.json), or none when dbt stopped before writing them."""
     try:
@@ -291,11 +301,29 @@ def dbt_models() -> dg.AssetsDefinition:
                            **period_environment(config.full_refresh, dbt_period_vars(first, last))}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
+        # The year-partitioned facts' outputs wait for dbt to end: then each year's rows are counted in the build
+        # database (dbt holds it open until then) and given to that year's materialization. What follows the first
+        # of them waits too, since Dagster takes a multi-asset's outputs only in dependency order. On Spark the
+        # models reach the build database only later, so they carry no row count.
+        held: list[Any] = []
+        partitioned: list[dg.AssetKey] = []
         try:
             with environment(dbt_environment), reusing_parse(settings.dbt_parse_cache, target):
                 invocation = dbt.cli(args, target_path=target, context=context, raise_on_error=False)
                 # With tests not asset checks, dagster-dbt reports each test as an observation: summarised below.
-                yield from (e for e in invocation.stream() if not isinstance(e, dg.AssetObservation))
+                for event in invocation.stream():
+                    if isinstance(event, dg.AssetObservation):
+                        continue
+                    key = context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else None
+                    if key and not settings.builds_on_spark and context.assets_def.specs_by_key[key].partitions_def:
+                        partitioned.append(key)
+                    if partitioned:
+                        held.append(event)
+                    else:
+                        yield event
+            for key, by_period in rows_by_period(settings.build_db, partitioned).items():
+                record_rows_by_year(context, key, by_period)
+            yield from held
             results = _run_results(target)
             checks = dbt_test_results(results, translator, manifest(), context.selected_asset_check_keys)
             yield from checks

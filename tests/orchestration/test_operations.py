@@ -31,7 +31,17 @@ from orchestration.partitions import (
 from orchestration.resources import NdcResource
 from orchestration.settings import Settings
 from orchestration.instance import open_instance
-from tests.support import NDC, BlockedRun, CorrectedYear, PublishedSample, deliver, free_port, run_ndc, wait_for_health
+from tests.support import (
+    NDC,
+    SAMPLE_YEARS,
+    BlockedRun,
+    CorrectedYear,
+    PublishedSample,
+    deliver,
+    free_port,
+    run_ndc,
+    wait_for_health,
+)
 
 LAYERS = {"raw", "staging", "core", "evaluation", "quality", "published"}
 
@@ -265,3 +275,30 @@ def test_no_asset_metadata_links_to_a_file(published_sample: PublishedSample):
     assert any(v.startswith("http://127.0.0.1:8080/quality/") for v in values)  # the gates' Data Docs
     assert any(v == "http://127.0.0.1:8080/reports/evaluation.html" for v in values)
     assert not [v for v in values if "file://" in v]
+
+# ---- year partitions ----
+
+def test_each_year_partition_carries_its_own_row_count(published_sample: PublishedSample):
+    """`ndc run` materializes every year of the raw assets and facts in one run; each year's materialization says
+    that year's rows (0 for a year without filings), never another year's."""
+    with open_instance(published_sample.home / "dagster") as instance:
+        (record,) = instance.get_run_records()
+        events = instance.all_logs(record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    counted: dict[tuple[str, str], int] = {}
+    for event in events:
+        materialization = event.dagster_event.event_specific_data.materialization
+        if materialization.partition:
+            key = (materialization.asset_key.to_user_string(), materialization.partition)
+            counted[key] = materialization.metadata["dagster/row_count"].value
+    partitioned = sorted(n.key.to_user_string() for n in defs.resolve_asset_graph().asset_nodes if n.partitions_def)
+    assert {asset for asset, _ in counted} == set(partitioned)
+    with duckdb.connect(str(published_sample.home / "warehouse" / "build.duckdb"), read_only=True) as con:
+        for (asset, year), rows in counted.items():
+            schema, name = asset.split("/")
+            (expected,) = con.execute(f"SELECT count(*) FROM {schema}.{name} WHERE period = ?", [int(year)]).fetchone()
+            assert rows == expected, (asset, year)
+    years = {year for _, year in counted}
+    assert years == set(YEARS.get_partition_keys())
+    # The sample has filings for its years only: the others are materialized with 0 rows, the sample's with theirs.
+    assert counted[("analytics/fct_enterprise_annual", str(SAMPLE_YEARS[0]))] > 0
+    assert counted[("analytics/fct_enterprise_annual", "2019")] == 0
