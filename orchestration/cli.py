@@ -7,8 +7,9 @@
 
 `ndc run` first checks whether anything changed since the last publication (orchestration/fingerprint.py): with
 nothing new it says so and exits 0 without loading Dagster. Otherwise it executes the same Dagster job as the
-nightly schedule, in-process, and records the run in the Dagster instance under `$NDC_HOME/dagster`, so `make dev`
-shows it afterwards. It exits 0 when the warehouse was published
+nightly schedule, in-process, and records the run in the Dagster instance under `$NDC_HOME/dagster` as a run of the
+workspace's code location (orchestration/code_location.py), so `make dev` shows it afterwards, on the Overview
+timeline too, and the run failure sensor summarises it. It exits 0 when the warehouse was published
 and 1, naming the failing checks, when a gate blocked publication or a step (such as the PostgreSQL publication)
 failed; 3 when another run holds the lock, 4 when the environment failed (a full disk, an NDC_HOME it cannot write,
 a corrupt database file: orchestration/environment.py), with one line on stderr saying what to do. Its report ends
@@ -274,8 +275,7 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool, quiet: bool) 
         _exit_if_environment_failed(str(exc), settings)
         raise
 
-    import dagster as dg
-
+    from orchestration.code_location import execute_as_location_run
     from orchestration.partitions import all_years_tags
     from orchestration.definitions import build_definitions
     from orchestration.instance import open_instance
@@ -283,7 +283,7 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool, quiet: bool) 
     from orchestration.run_report import RunReport
 
     tags = tags or all_years_tags()
-    job = build_definitions(settings).resolve_job_def(FULL_REFRESH_JOB)
+    definitions = build_definitions(settings)
     started = time.perf_counter()
     # Progress (Dagster's log, dbt's lines) goes to stderr, or nowhere when quiet; stdout carries only the report.
     # Each rejected delivery is in Dagster's log and the report: the landing module's own warning about it would
@@ -292,12 +292,10 @@ def run(full_refresh: bool, years: str | None, allow_shrink: bool, quiet: bool) 
     try:
         with open(os.devnull, "w") as devnull, open_instance(settings.dagster_home) as instance, \
                 redirect_stdout(devnull if quiet else sys.stderr):
-            result = job.execute_in_process(
-                instance=instance,
-                raise_on_error=False,
-                run_config=run_config(full_refresh, allow_shrink, quiet),
-                tags={**tags, "ndc/trigger": "cli"},
-            )
+            # A run of the workspace's code location, so the UI's timeline and its run status sensors see it.
+            result = execute_as_location_run(definitions, FULL_REFRESH_JOB, instance,
+                                             run_config(full_refresh, allow_shrink, quiet),
+                                             {**tags, "ndc/trigger": "cli"})
             steps = [(s.step_key, (s.end_time or s.start_time or 0) - (s.start_time or 0))
                      for s in instance.get_run_step_stats(result.run_id)]
     except Exception as exc:  # the instance's own storage (DAGSTER_HOME) can meet the same disk

@@ -223,6 +223,45 @@ def test_a_failed_run_leaves_a_summary_naming_the_failing_check(blocked_sample: 
     assert "nothing was published" in summary
 
 
+def _failure_sensor_tick(instance: dg.DagsterInstance, location, home: Path) -> None:
+    """One evaluation of `run_failure_summary` as the daemon makes it: in its code location, from a cursor before
+    every run (the daemon's context, as dagster/_grpc/impl.py builds it)."""
+    from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorCursor
+
+    repository = build_definitions(Settings(home=home)).get_repository_def()
+    with dg.SensorEvaluationContext(
+        instance_ref=None, instance=instance, cursor=RunStatusSensorCursor(record_id=0).to_json(),
+        repository_name=repository.name, repository_def=repository, sensor_name="run_failure_summary",
+        code_location_origin=location, resources={"ndc": NdcResource(home=str(home))},
+    ) as context:
+        run_failure_summary.evaluate_tick(context)
+
+
+def test_a_run_of_ndc_run_is_a_run_of_the_code_location_that_the_failure_sensor_summarises(
+        blocked_sample: BlockedRun, tmp_path: Path):
+    """`ndc run` records its runs as the UI's and the daemon's are: with the workspace's code location as origin,
+    which the UI's timeline and the code location's run status sensors go by."""
+    from orchestration.code_location import origins
+
+    remote, _ = origins("ndc_full_refresh", "__repository__")
+    with open_instance(blocked_sample.home / "dagster") as instance:
+        runs = [r.dagster_run for r in instance.get_run_records()]
+        assert [r.status for r in runs] == [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS]
+        for run in runs:
+            assert run.remote_job_origin.location_name == "ndc"  # workspace.yaml's name for it
+            assert run.remote_job_origin.repository_origin == remote.repository_origin
+            assert run.job_code_origin.repository_origin.code_pointer.module == "orchestration.definitions"
+        failed = runs[0]
+        location = remote.repository_origin.code_location_origin
+        # Another code location's sensor leaves the run alone; this location's summarises it.
+        elsewhere = tmp_path / "elsewhere"
+        _failure_sensor_tick(instance, location._replace(location_name="other"), elsewhere)
+        assert not (elsewhere / "reports" / "failures").exists()
+        _failure_sensor_tick(instance, location, tmp_path)
+    summary = (tmp_path / "reports" / "failures" / f"{failed.run_id}.txt").read_text(encoding="utf-8")
+    assert f"run {failed.run_id} of job ndc_full_refresh FAILED" in summary and "gates_published" in summary
+
+
 # ---- dbt docs ----
 
 def test_dbt_docs_are_generated_for_every_published_model_and_served_with_the_data_docs_and_report(
