@@ -246,3 +246,18 @@ def test_materialize_on_one_asset_launches_a_run_of_it_and_its_checks(browser, w
     assert run.asset_selection == {key}
     gates = {c.name for c in run.asset_check_selection or () if c.name.startswith("gx_")}
     assert gates == {"gx_dim_region"}
+
+
+def test_the_overview_timeline_shows_the_run_ndc_run_made(browser, webserver):
+    """`ndc run` records its run as a run of the code location `ndc` (orchestration/code_location.py): the Overview
+    timeline, which lists runs by code location, draws it in the job's row (a run without an origin is left out)."""
+    base, _ = webserver
+    page = browser.new_page(viewport={"width": 1800, "height": 900})
+    page.goto(f"{base}/overview/activity/timeline")
+    link = page.locator("a[href='/locations/ndc/jobs/ndc_full_refresh']").first
+    link.wait_for(timeout=60_000)
+    _dismiss_welcome(page)
+    row = page.locator("[class*='RunTimeline_timelineRowContainer']").filter(has=link)
+    row.locator("[class*='RunTimeline_runChunk__']").first.wait_for(timeout=30_000)  # the run, drawn as a bar
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "overview-timeline.png"))
