@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -270,9 +271,13 @@ def test_dbt_docs_are_generated_for_every_published_model_and_served_with_the_da
     nothing outside those folders."""
     home = published_sample.copy_to(tmp_path / "ndc")
     port = free_port()
-    server = subprocess.Popen([str(NDC), "docs", "--serve", "--port", str(port)],
-                              env={**os.environ, "NDC_HOME": str(home)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    # Output to a file, not a pipe: a pipe a descendant still holds would keep `communicate` waiting after the
+    # server is gone. Its own session, so the teardown stops everything it started.
+    log = tmp_path / "docs.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([str(NDC), "docs", "--serve", "--port", str(port)],
+                                  env={**os.environ, "NDC_HOME": str(home)}, stdout=out, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(base, 300, alive=lambda: server.poll() is None, path="/")
@@ -287,10 +292,10 @@ def test_dbt_docs_are_generated_for_every_published_model_and_served_with_the_da
             assert connection.getresponse().status in (403, 404), path
             connection.close()
     finally:
-        server.terminate()
-        out, err = server.communicate(timeout=30)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
     site = home / "docs" / "dbt"
-    assert (site / "index.html").exists() and (site / "static_index.html").stat().st_size > 100_000, out + err
+    assert (site / "index.html").exists() and (site / "static_index.html").stat().st_size > 100_000, log.read_text()
     catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
     catalogued = {f"{n['metadata']['schema']}.{n['metadata']['name']}" for n in catalog["nodes"].values()}
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
