@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -13,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.cli import EXIT_SETTINGS
+from tests.conftest import shared
 from tests.support import (
     BlockedRun,
     PublishedSample,
@@ -104,29 +106,51 @@ def test_a_failing_dbt_test_blocks_publication_naming_the_test_and_its_failing_r
     assert "failed steps:" not in blocked.stdout, "the failing test is the reason given, not dbt's exit code"
 
 
-def test_a_family_with_nothing_delivered_still_publishes(tmp_path: Path):
-    home = tmp_path / "empty"
-    result = run_ndc(home, "run")
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    assert serving_counts(home)["analytics.fct_enterprise_annual"] == 0
-    assert "warnings (reported, not blocking)" in result.stdout and "has_deliveries" in result.stdout
+@dataclass(frozen=True)
+class EmptyHome:
+    """An NDC_HOME with nothing delivered whose serving file held 100 rows in each of two tables: the plain run,
+    then the run with `--allow-shrink`."""
+    home: Path
+    before: str  # the serving file's digest before the runs
+    after_blocked: str
+    blocked: subprocess.CompletedProcess[str]
+    forced: subprocess.CompletedProcess[str]
 
 
-def test_an_empty_home_does_not_wipe_the_served_warehouse_unless_allowed(tmp_path: Path):
-    home = tmp_path / "empty"
-    serving = home / "warehouse" / "serving.duckdb"
-    build_version(tmp_path / "build.duckdb", 1)  # what BI reads now: 100 rows in each of two tables
-    publish_duckdb(tmp_path / "build.duckdb", serving)
-    before = sha256(serving)
-    blocked = run_ndc(home, "run")
+@pytest.fixture(scope="session")
+def empty_home(tmp_path_factory: pytest.TempPathFactory) -> EmptyHome:
+    """Built once per test run (two runs), shared by the workers that need it."""
+
+    def build(folder: Path) -> EmptyHome:
+        home = folder / "empty"
+        serving = home / "warehouse" / "serving.duckdb"
+        build_version(folder / "build.duckdb", 1)  # what BI reads now: 100 rows in each of two tables
+        publish_duckdb(folder / "build.duckdb", serving)
+        before = sha256(serving)
+        blocked = run_ndc(home, "run")
+        after_blocked = sha256(serving)
+        return EmptyHome(home, before, after_blocked, blocked, run_ndc(home, "run", "--allow-shrink"))
+
+    return shared(tmp_path_factory, "empty-home", build)
+
+
+def test_a_family_with_nothing_delivered_still_publishes(empty_home: EmptyHome):
+    forced = empty_home.forced
+    assert forced.returncode == 0, forced.stdout + forced.stderr[-3000:]
+    assert serving_counts(empty_home.home)["analytics.fct_enterprise_annual"] == 0
+    assert "warnings (reported, not blocking)" in forced.stdout and "has_deliveries" in forced.stdout
+
+
+def test_an_empty_home_does_not_wipe_the_served_warehouse_unless_allowed(empty_home: EmptyHome):
+    blocked = empty_home.blocked
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr[-3000:]
     assert "NOT PUBLISHED" in blocked.stdout
     assert "BLOCKED step published__serving_duckdb" in blocked.stdout
     assert "analytics.facts from 100 to 0 rows (-100%)" in blocked.stdout and "--allow-shrink" in blocked.stdout
-    assert sha256(serving) == before
-    forced = run_ndc(home, "run", "--allow-shrink")
+    assert empty_home.after_blocked == empty_home.before
+    forced = empty_home.forced
     assert forced.returncode == 0, forced.stdout + forced.stderr[-3000:]
-    counts = serving_counts(home)
+    counts = serving_counts(empty_home.home)
     assert counts["analytics.fct_enterprise_annual"] == 0 and "analytics.facts" not in counts
 
 
