@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -484,12 +485,13 @@ def _with_lineage(table: pa.Table, channel: str, source: str, sha: str, loaded_a
     )
 
 
-def _duckdb_types(schema: pa.Schema) -> list[tuple[str, str]]:
-    """(column, DuckDB type) of each field of `schema`."""
+@cache
+def _duckdb_types(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
+    """(column, DuckDB type) of each field of `schema`; asked for the same few contract schemas again and again."""
     con = duckdb.connect()
     try:
         con.register("empty", schema.empty_table())
-        return con.execute("SELECT column_name, column_type FROM (DESCRIBE empty)").fetchall()
+        return tuple(con.execute("SELECT column_name, column_type FROM (DESCRIBE empty)").fetchall())
     finally:
         con.close()
 
