@@ -8,8 +8,8 @@ they use are in `tests/support.py`.
 - `blocked_sample`: a copy of it after a second run that a bad delivery blocked: a report delivered twice under two
   filing ids (a published-model gate) and a landed record gone from raw (the reconciliation gate).
 - `corrected_sample`: a copy of it after a later revision of a 2022 report arrived in a 2024 province-day file
-  (and a killed publication left its temporary file), then a backfill of 2023 (which must leave 2022 alone and
-  clean up) and one of 2022 (which must take the correction).
+  (and a killed publication left its temporary file), then a backfill of 2023 with `--quiet` (which must leave
+  2022 alone, clean up and print nothing on stderr) and one of 2022 (which must take the correction).
 
 A scenario's home is never changed by a test: a test that needs to change one works on a copy.
 """
@@ -78,6 +78,31 @@ def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T
             folder.mkdir()
             result.write_bytes(pickle.dumps(build(folder)))
     return pickle.loads(result.read_bytes())
+
+
+# The tests that take minutes each (Spark parity, the kill test, the benchmark), started first and on different
+# workers, so that none of them is the run's tail. xdist's work stealing hands each worker a contiguous share of the
+# list (`len(left) // workers_left` items, in order) and steals from the shares' ends: placed at the heads of the
+# shares, these start at once and stay where they are.
+FIRST = ("tests/dbt/test_spark_parity.py::test_spark_builds_the_same_warehouse",
+         "tests/reliability/test_kill_run.py::",
+         "tests/benchmark/test_bench.py::")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    heads: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for n, prefix in enumerate(FIRST):
+        heads[n % workers].extend(item for item in items if item.nodeid.startswith(prefix))
+    placed = {id(item) for head in heads for item in head}
+    rest = [item for item in items if id(item) not in placed]
+    order: list[pytest.Item] = []
+    for k, head in enumerate(heads):
+        share = max(len(head), (len(items) - len(order)) // (workers - k))
+        taken = share - len(head)
+        order += head + rest[:taken]
+        rest = rest[taken:]
+    items[:] = order + rest
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -173,7 +198,7 @@ def _corrected(published_sample: PublishedSample, folder: Path) -> CorrectedYear
     leftover = home / "warehouse" / ".serving.duckdb.0123456789abcdef.tmp"
     leftover.write_bytes(b"half a serving file")
     leftover.with_name(leftover.name + ".wal").write_bytes(b"and its log")
-    other_year = run_ndc(home, "run", "--years", "2023")
+    other_year = run_ndc(home, "run", "--years", "2023", "--quiet")  # quiet: its stderr must stay empty
     after_other = _fact_revision(home, record["filing_id"]) if other_year.returncode == 0 else -1
     warehouse = sorted(p.name for p in (home / "warehouse").iterdir())
     backfill = run_ndc(home, "run", "--years", "2022")

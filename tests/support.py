@@ -82,7 +82,7 @@ class CorrectedYear:
     uscc: str
     revision: int  # its revision before the correction
     corrected_revision: int
-    other_year: subprocess.CompletedProcess[str]  # `ndc run --years 2023` once the correction arrived
+    other_year: subprocess.CompletedProcess[str]  # `ndc run --years 2023 --quiet` once the correction arrived
     revision_after_other_year: int  # the published fact's revision after that run
     backfill: subprocess.CompletedProcess[str]  # then `ndc run --years 2022`
     facts_before: int  # fct_enterprise_annual's rows before the correction

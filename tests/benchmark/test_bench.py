@@ -15,6 +15,7 @@ import pytest
 
 from ingestion.contracts import FAMILIES
 from orchestration.cli import bench_years
+from tests.conftest import shared
 
 pytestmark = pytest.mark.slow
 
@@ -24,17 +25,21 @@ KEYS = ("pipeline_wall_s", "baseline_wall_s", "ratio", "fixed_overhead_s", "marg
 STAGES = {"ingest", "dbt build", "gates", "publish"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, Path]:
-    root = tmp_path_factory.mktemp("bench")
-    out, cache, work = root / "bench.json", root / "cache", root / "work"
-    result = subprocess.run(
-        [str(NDC), "bench", "--scale", "sample", "--years", "2", "--seed", "7", "--json", str(out),
-         "--cache", str(cache), "--workdir", str(work)],
-        capture_output=True, text=True, timeout=1800, check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
-    return json.loads(out.read_text(encoding="utf-8")), cache, work
+    """One `ndc bench` per test run, shared by the workers whose tests need it."""
+
+    def build(root: Path) -> tuple[dict, Path, Path]:
+        out, cache, work = root / "bench.json", root / "cache", root / "work"
+        result = subprocess.run(
+            [str(NDC), "bench", "--scale", "sample", "--years", "2", "--seed", "7", "--json", str(out),
+             "--cache", str(cache), "--workdir", str(work)],
+            capture_output=True, text=True, timeout=1800, check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+        return json.loads(out.read_text(encoding="utf-8")), cache, work
+
+    return shared(tmp_path_factory, "bench", build)
 
 
 def test_the_json_carries_every_figure(bench):
