@@ -4,6 +4,7 @@ killed with SIGKILL leaves no stale lock. (`ndc run` itself: test_kill_run.py st
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -90,10 +91,21 @@ def test_the_holder_says_what_started_it():
 DAGSTER = Path(sys.executable).parent / "dagster"
 
 
-def test_a_dagster_landing_beside_ndc_run_waits_and_lands_nothing_twice(ndc_home: Path, sample_landing: Path,
-                                                                       tmp_path: Path):
+def a_few_deliveries(landing: Path, to: Path, per_folder: int = 8) -> Path:
+    """The first deliveries of each family and year of `landing`: enough for both runs to land something, and a
+    run short enough to be cheap, which still holds the lock far longer than the landing job needs to start."""
+    for folder in sorted(p for p in landing.glob("*/*") if p.is_dir()):
+        (to / folder.relative_to(landing)).mkdir(parents=True)
+        for delivery in sorted(folder.iterdir())[:per_folder]:
+            shutil.copy2(delivery, to / delivery.relative_to(landing))
+    return to
+
+
+def test_a_dagster_landing_beside_ndc_run_waits_and_lands_nothing_twice(sample_landing: Path, tmp_path: Path):
     """The incident: a landing run the sensor, the schedule or the UI started while `ndc run` ran landed the same
     files again. Here the real `dagster job execute` starts as soon as `ndc run` holds the lock."""
+    ndc_home, landing = tmp_path / "ndc", a_few_deliveries(sample_landing, tmp_path / "landing")
+    shutil.copytree(landing, ndc_home / "landing")
     env = {**os.environ, "NDC_HOME": str(ndc_home), "DAGSTER_HOME": str(ndc_home / "dagster")}
     (ndc_home / "dagster").mkdir(parents=True)
     cli = subprocess.Popen([str(NDC), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -114,7 +126,7 @@ def test_a_dagster_landing_beside_ndc_run_waits_and_lands_nothing_twice(ndc_home
     assert len(keys) == len(set(keys)), "rows landed twice"
     undisturbed = RawStore(tmp_path / "undisturbed")
     for family in RAW_FAMILIES:
-        land_file_drops(sample_landing, undisturbed, family)
+        land_file_drops(landing, undisturbed, family)
     assert keys == raw_keys(undisturbed)
 
     again = run_ndc(ndc_home, "run")
