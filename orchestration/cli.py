@@ -441,23 +441,18 @@ def docs(serve: bool, port: int) -> None:
 
 
 def _serve_docs(settings: Settings, port: int) -> None:
-    from warehouse.docs_server import docs_server
+    from warehouse.docs_server import docs_server, serve_until_stopped
 
     try:
         server = docs_server(settings.served_docs, port)
     except OSError as exc:  # taken between the check and now
         raise click.ClickException(f"cannot serve on port {port}: {exc.strerror}; pick another with --port") from None
     base = f"http://127.0.0.1:{port}/"
-    click.echo(f"serving on {base}: dbt/, quality/ (Data Docs), reports/ (Ctrl-C stops)", err=True)
+    click.echo(f"serving on {base}: dbt/, quality/ (Data Docs), reports/ (Ctrl-C or SIGTERM stops)", err=True)
     if settings.docs_base_url != base:
         click.echo(f"note: NDC_DOCS_BASE_URL is {settings.docs_base_url}; the UI's links point there, not here",
                    err=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import io
+import signal
+import threading
 from collections.abc import Mapping
 from functools import partial
 from http import HTTPStatus
@@ -70,3 +72,21 @@ def docs_server(mounts: Mapping[str, Path], port: int, host: str = "127.0.0.1") 
     """A server (not yet serving: call `serve_forever`) for these folders by first path segment."""
     handler = partial(DocsHandler, mounts=dict(mounts), directory=str(next(iter(mounts.values()))))
     return ThreadingHTTPServer((host, port), handler)
+
+
+def serve_until_stopped(server: ThreadingHTTPServer) -> None:
+    """Serve until SIGTERM (a service manager stopping it) or SIGINT (Ctrl-C), then close the socket and return.
+
+    Call from the main thread. The handler only asks another thread to call `shutdown`: called from the handler
+    itself, `shutdown` would wait forever for the loop the handler interrupted.
+    """
+    def stop(signum, frame) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.serve_forever()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        server.server_close()

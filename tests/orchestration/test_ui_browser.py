@@ -261,3 +261,43 @@ def test_the_overview_timeline_shows_the_run_ndc_run_made(browser, webserver):
     row.locator("[class*='RunTimeline_runChunk__']").first.wait_for(timeout=30_000)  # the run, drawn as a bar
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "overview-timeline.png"))
+
+
+
+def test_the_documented_ui_backfill_launches_a_backfill_of_the_chosen_years(browser, webserver):
+    """docs/operating.md, "Backfill a year": Jobs → ndc_full_refresh → Materialize all… → pick the years → Launch
+    backfill. One year alone is launched as one run ("Launch 1 run"); two make a backfill of the whole job over
+    exactly those years. No daemon runs here, so the backfill stays requested: its record is what the click made."""
+    base, home = webserver
+    every_asset = {node.key for node in defs.resolve_asset_graph().asset_nodes if node.is_materializable}
+    page = browser.new_page(viewport={"width": 1800, "height": 1100})
+    page.goto(f"{base}/locations/ndc/jobs/ndc_full_refresh")
+    button = page.locator("button", has_text="Materialize all")
+    button.wait_for(timeout=60_000)
+    _dismiss_welcome(page)
+    button.click()
+    dialog = page.get_by_role("dialog").filter(has_text="Partition selection")
+    dialog.get_by_text("Select a partition or create one").click(timeout=30_000)
+    page.get_by_role("menuitem").filter(has_text="2022").click()
+    dialog.get_by_role("button", name="Launch 1 run").wait_for(timeout=10_000)
+    page.get_by_role("menuitem").filter(has_text="2023").click()
+    page.keyboard.press("Escape")  # closes the list of years, not the dialog
+    dialog.get_by_text("2 partitions", exact=True).wait_for(timeout=10_000)
+    with open_instance(home / "dagster") as instance:
+        before = {backfill.backfill_id for backfill in instance.get_backfills()}
+        dialog.get_by_role("button", name="Launch backfill").click()
+        launched = []
+        for _ in range(60):
+            launched = [b for b in instance.get_backfills() if b.backfill_id not in before]
+            if launched:
+                break
+            page.wait_for_timeout(500)
+    page.get_by_text(re.compile("^Created backfill")).wait_for(timeout=30_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "backfill-years.png"))
+    assert not page.get_by_text(re.compile("error", re.IGNORECASE)).count()
+    assert len(launched) == 1, "Launch backfill made no backfill"
+    backfill = launched[0]
+    assert backfill.error is None and backfill.job_name == "ndc_full_refresh"
+    assert backfill.partition_names == ["2022", "2023"]
+    assert set(backfill.asset_selection) == every_asset
