@@ -291,7 +291,7 @@ def test_a_run_of_ndc_run_is_a_run_of_the_code_location_that_the_failure_sensor_
 def test_dbt_docs_are_generated_for_every_published_model_and_served_with_the_data_docs_and_report(
         published_sample: PublishedSample, tmp_path: Path):
     """`ndc docs --serve` generates dbt's docs, then serves them, the Data Docs and the report under one base, and
-    nothing outside those folders."""
+    nothing outside those folders, until SIGTERM stops it cleanly."""
     home = published_sample.copy_to(tmp_path / "ndc")
     port = free_port()
     # Output to a file, not a pipe: a pipe a descendant still holds would keep `communicate` waiting after the
@@ -314,9 +314,13 @@ def test_dbt_docs_are_generated_for_every_published_model_and_served_with_the_da
             connection.request("GET", path)
             assert connection.getresponse().status in (403, 404), path
             connection.close()
+        server.send_signal(signal.SIGTERM)  # as a service manager stops it
+        stopped = server.wait(timeout=10)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=60)
+    assert stopped == 0, log.read_text()[-3000:]
     site = home / "docs" / "dbt"
     assert (site / "index.html").exists() and (site / "static_index.html").stat().st_size > 100_000, log.read_text()
     catalog = json.loads((site / "catalog.json").read_text(encoding="utf-8"))
