@@ -16,8 +16,8 @@ landing (02:00, `nightly_refresh`) took the last reports filed on time, the sche
   rebuilds the report;
 - marks only its quarter materialized, with that quarter's own row count.
 
-`ndc run` and the nightly rebuild (job `ndc_full_refresh`, by year) build the quarterly models too, in the same
-`dbt build` step, and record every quarter of them as materialized (orchestration/defs/dbt.py).
+`ndc run` and the nightly rebuild (job `ndc_full_refresh`, by year) build the quarterly models too, in their one
+`dbt build` with every other model, and record every quarter of them as materialized (orchestration/defs/dbt.py).
 """
 
 from __future__ import annotations

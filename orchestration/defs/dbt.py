@@ -43,6 +43,8 @@ DBT_ASSETS_NAME = "dbt_models"  # the op that runs `dbt build`; run config addre
 QUARTERLY_ASSETS_NAME = "dbt_quarterly_models"  # the op that builds the quarterly models for a quarter's run
 # The dbt tag of the quarterly flash reports' models (their yml files): their own multi-asset, partitioned by quarter.
 QUARTERLY_TAG = "quarterly"
+# dbt_assets' default selection, every node of the project: a run of every model selects it, quarterly ones too.
+EVERY_NODE = "fqn:*"
 OWNERS = ["team:data-platform"]
 # How many runs' dbt folders ($NDC_HOME/dbt/runs/<run id>) are kept: each holds about 12 MB (compiled SQL, results,
 # dbt's debug log), which a nightly schedule would otherwise pile up.
@@ -324,21 +326,42 @@ def _engine_vars(settings) -> dict[str, Any] | None:
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings, translator: NdcTranslator,
-           args: list[str], dbt_environment: Mapping[str, str], target: Path, by_quarter: bool) -> Iterator[Any]:
+           args: list[str], dbt_environment: Mapping[str, str], target: Path, by_quarter: bool,
+           quarterly_too: bool = False) -> Iterator[Any]:
     """One `dbt build` of the multi-asset's selected models, its outputs and its `dbt_tests` check results; raises
-    dbt's error when it failed otherwise than by tests a check reports."""
+    dbt's error when it failed otherwise than by tests a check reports.
+
+    `quarterly_too`: the same `dbt build` also builds the quarterly models, which are not this multi-asset's (a run
+    of every other model: `ndc run`, the nightly rebuild). dagster-dbt adds the multi-asset's own selection to any
+    `--select` given here, and its `--exclude tag:quarterly` would win over it; so that invocation gets no Dagster
+    context: it selects every node, and its events are mapped here to this multi-asset's outputs, while each
+    quarterly model dbt built is recorded with every quarter (`quarters_rebuilt`)."""
     # The partitioned models' outputs wait for dbt to end: then each partition's rows are counted in the build
     # database (dbt holds it open until then) and given to that partition's materialization. What follows the first
     # of them waits too, since Dagster takes a multi-asset's outputs only in dependency order. On Spark the models
     # reach the build database only later, so they carry no row count.
     held: list[Any] = []
     partitioned: list[dg.AssetKey] = []
+    quarterly: list[dg.AssetKey] = []
     with environment(dbt_environment), reusing_parse(settings.dbt_parse_cache, target):
-        invocation = dbt.cli(args, target_path=target, context=context, raise_on_error=False)
+        if quarterly_too:
+            invocation = dbt.cli([*args, "--select", EVERY_NODE], target_path=target, manifest=manifest(),
+                                 dagster_dbt_translator=translator, raise_on_error=False)
+        else:
+            invocation = dbt.cli(args, target_path=target, context=context, raise_on_error=False)
         # With tests not asset checks, dagster-dbt reports each test as an observation: summarised below.
         for event in invocation.stream():
             if isinstance(event, dg.AssetObservation):
                 continue
+            if isinstance(event, dg.AssetMaterialization):  # a model dbt built, from the invocation without context
+                if event.asset_key in quarterly_models().keys:
+                    quarterly.append(event.asset_key)
+                    continue
+                if event.asset_key not in context.selected_asset_keys:
+                    yield event
+                    continue
+                event = dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(event.asset_key),
+                                  metadata=event.metadata)
             key = context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else None
             if key and not settings.builds_on_spark and context.assets_def.specs_by_key[key].partitions_def:
                 partitioned.append(key)
@@ -349,29 +372,22 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings, tra
     for key, counts in rows_by_partition(settings.build_db, partitioned, by_quarter).items():
         record_rows_by_partition(context, key, counts)
     yield from held
+    yield from quarters_rebuilt(settings, quarterly)
     results = _run_results(target)
     checks = dbt_test_results(results, translator, manifest(), context.selected_asset_check_keys)
     yield from checks
     error = invocation.get_error()
     # Failing tests a `dbt_tests` check reported fail the step as blocking checks, naming the tests; any other
-    # failure (a model, a seed, a test no check reports, dbt stopping early) fails it as dbt's error.
+    # failure (a model, a seed, a test no check reports, dbt stopping early) fails it as dbt's error. The quarterly
+    # models' tests have no check in a run of every other model: one of them failing fails the step as dbt's error.
     if error and not reported_every_failure(results, checks):
         raise error
 
 
-def _build_quarterly_too(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings, args: list[str],
-                         dbt_environment: Mapping[str, str], target: Path) -> Iterator[dg.AssetMaterialization]:
-    """The quarterly models in a run of every other model (`ndc run`, the nightly rebuild): Dagster runs one
-    partitions definition per job, so they are not this job's assets, and dbt builds them here, after the models
-    they read, before the gates and publication. They are tables rebuilt whole, so every quarter is recorded as
-    materialized, each with its own row count."""
-    keys = sorted(quarterly_models().keys, key=lambda k: k.to_user_string())
-    with environment(dbt_environment), reusing_parse(settings.dbt_parse_cache, target):
-        invocation = dbt.cli([*args, "--select", f"tag:{QUARTERLY_TAG}"], target_path=target, raise_on_error=False)
-        invocation.wait()
-    error = invocation.get_error()
-    if error:
-        raise error
+def quarters_rebuilt(settings, built: Sequence[dg.AssetKey]) -> Iterator[dg.AssetMaterialization]:
+    """Every quarter of each quarterly model dbt built in a run of every other model, each with its own row count:
+    they are tables rebuilt whole, so every quarter was rebuilt. Read from the build database once dbt has ended."""
+    keys = sorted(set(built), key=lambda k: k.to_user_string())
     counts = {} if settings.builds_on_spark else rows_by_partition(settings.build_db, keys, by_quarter=True)
     for key in keys:
         for quarter in QUARTERS.get_partition_keys():
@@ -409,10 +425,9 @@ def dbt_models() -> dg.AssetsDefinition:
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
         try:
-            yield from _build(context, dbt, settings, translator, args, dbt_environment, target, by_quarter=False)
-            # Every model built (not a selection from the UI): the quarterly ones too, as one `dbt build` did.
-            if not context.is_subset:
-                yield from _build_quarterly_too(context, dbt, settings, args, dbt_environment, target / "quarterly")
+            # Every model built (not a selection from the UI): the quarterly ones too, in the same `dbt build`.
+            yield from _build(context, dbt, settings, translator, args, dbt_environment, target, by_quarter=False,
+                              quarterly_too=not context.is_subset)
         finally:
             prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
         if settings.builds_on_spark:

@@ -378,3 +378,21 @@ def test_ndc_run_materializes_every_quarter_of_the_quarterly_models_with_its_own
             assert rows == expected, (asset, quarter)
     assert counted[("analytics/fct_quarterly_report", f"{SAMPLE_YEARS[0]}-Q3")] > 0
     assert counted[("analytics/fct_quarterly_report", "2019-Q1")] == 0
+
+
+def test_ndc_run_invokes_dbt_once_with_the_quarterly_models(published_sample: PublishedSample):
+    """One `ndc run` is one `dbt build`, the quarterly models and their tests in it: each dbt invocation costs its
+    start-up, parse and connection (seconds), and the test suite runs the pipeline about 25 times."""
+    with open_instance(published_sample.home / "dagster") as instance:
+        (record,) = instance.get_run_records()
+    runs = published_sample.settings.dbt_runs
+    folder = runs / record.dagster_run.run_id
+    assert sorted(runs.rglob("dbt.log")) == [folder / "dbt.log"]
+    log = (folder / "dbt.log").read_text(encoding="utf-8")
+    (command,) = {line.split('"invocation_command": "')[1].split('"')[0]
+                  for line in log.splitlines() if '"invocation_command": "' in line}
+    assert command.startswith("dbt build ") and "tag:quarterly" not in command, command
+    built = {r["unique_id"] for r in json.loads((folder / "run_results.json").read_bytes())["results"]}
+    assert {f"model.ndc.{key.split('/')[1]}" for key in QUARTERLY_MODELS} <= built
+    assert "model.ndc.fct_enterprise_annual" in built
+    assert any(t.startswith("test.ndc.") and "quarterly" in t for t in built)
