@@ -7,7 +7,7 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.partitions import run_years
+from orchestration.partitions import run_partitions
 from orchestration.run_report import failed_checks
 
 PUBLISHED = dg.AssetKey(["published", "serving_duckdb"])
@@ -28,8 +28,8 @@ def touched_years_of_run(instance: dg.DagsterInstance, run_id: str) -> list[int]
 
 def failure_summary(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
     """A few lines naming what failed in a run: each failed step with its error, and each failed check."""
-    first, last = run_years(dict(run.tags))
-    years = f", years {first}-{last}" if first else ""
+    first, last = run_partitions(dict(run.tags))
+    years = (f", years {first}-{last}" if first.isdigit() else f", quarters {first}-{last}") if first else ""
     lines = [f"run {run.run_id} of job {run.job_name} FAILED{years} (trigger: {run.tags.get('ndc/trigger', 'manual')})"]
 
     steps = []

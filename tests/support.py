@@ -38,6 +38,11 @@ from orchestration.settings import REPO_ROOT, Settings
 NDC = Path(sys.executable).parent / "ndc"
 SAMPLE_YEARS = range(2022, 2024)
 SAMPLE_SEED = 7
+# The quarterly flash reports' dbt models (tag `quarterly`), Dagster assets partitioned by quarter.
+QUARTERLY_MODELS = {"staging/stg_files__quarterly", "staging/stg_api__quarterly",
+                    "intermediate/int_quarterly__latest_filings", "intermediate/int_quarterly__reports",
+                    "analytics/fct_quarterly_report", "analytics/mart_quarterly_zone_economy",
+                    "analytics/mart_quarterly_region_economy"}
 
 
 # ---- the real command line ----

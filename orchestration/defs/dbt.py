@@ -1,4 +1,8 @@
-"""dbt models as assets, from the manifest built ahead of time (`make install`; never parsed at load)."""
+"""dbt models as assets, from the manifest built ahead of time (`make install`; never parsed at load).
+
+Two multi-assets: `dbt_models`, every model but the quarterly flash reports' (year partitions on the incremental
+facts), and `dbt_quarterly_models`, the models tagged `quarterly` in dbt, partitioned by quarter
+(orchestration/quarterly.py says what a quarter's run rebuilds)."""
 
 
 import json
@@ -20,13 +24,27 @@ from packaging.version import Version
 
 from ingestion.durable import temporary_beside
 from ingestion.landing import RawStore
-from orchestration.partitions import SINGLE_RUN, YEARS, dbt_period_vars, record_rows_by_year, run_years
+from orchestration.partitions import (
+    QUARTER_TO_YEAR,
+    QUARTERS,
+    SINGLE_RUN,
+    YEARS,
+    dbt_period_vars,
+    quarter_key,
+    record_rows_by_partition,
+    run_years,
+)
 from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import DBT_PROJECT_DIR
 from warehouse.publish import PUBLISHED_SCHEMAS
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 DBT_ASSETS_NAME = "dbt_models"  # the op that runs `dbt build`; run config addresses it by this name
+QUARTERLY_ASSETS_NAME = "dbt_quarterly_models"  # the op that builds the quarterly models for a quarter's run
+# The dbt tag of the quarterly flash reports' models (their yml files): their own multi-asset, partitioned by quarter.
+QUARTERLY_TAG = "quarterly"
+# dbt_assets' default selection, every node of the project: a run of every model selects it, quarterly ones too.
+EVERY_NODE = "fqn:*"
 OWNERS = ["team:data-platform"]
 # How many runs' dbt folders ($NDC_HOME/dbt/runs/<run id>) are kept: each holds about 12 MB (compiled SQL, results,
 # dbt's debug log), which a nightly schedule would otherwise pile up.
@@ -107,8 +125,22 @@ class NdcTranslator(DagsterDbtTranslator):
         )
 
     def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> dg.PartitionsDefinition | None:
-        # The incremental facts are partitioned by reporting year; every other model is rebuilt whole each run.
+        # The quarterly models are partitioned by quarter, the incremental facts by reporting year; every other model
+        # is rebuilt whole each run.
+        if is_quarterly(dbt_resource_props):
+            return QUARTERS
         return YEARS if dbt_resource_props.get("config", {}).get("materialized") == "incremental" else None
+
+    def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
+                              dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:
+        # A quarter reads its year of the raw assets (a quarterly report's `period` is its year).
+        if is_quarterly(dbt_resource_props) and dbt_parent_resource_props.get("resource_type") == "source":
+            return QUARTER_TO_YEAR
+        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
+
+
+def is_quarterly(dbt_resource_props: Mapping[str, Any]) -> bool:
+    return QUARTERLY_TAG in (dbt_resource_props.get("tags") or [])
 
 
 @cache
@@ -208,13 +240,20 @@ def manifest() -> Mapping[str, Any]:
     return json.loads(MANIFEST.read_bytes())
 
 
-def rows_by_period(build_db: Path, keys: Sequence[dg.AssetKey]) -> dict[dg.AssetKey, dict[int, int]]:
-    """Each relation's rows per reporting year (`period`), read from the build database once dbt has let go of it."""
+def rows_by_partition(build_db: Path, keys: Sequence[dg.AssetKey], by_quarter: bool = False
+                      ) -> dict[dg.AssetKey, dict[str, int]]:
+    """Each relation's rows per partition, read from the build database once dbt has let go of it: per reporting
+    year (`period`), or per quarter (`period` and `quarter`, as "2023-Q3")."""
     if not keys:
         return {}
+    columns = "period, quarter" if by_quarter else "period"
+    counts: dict[dg.AssetKey, dict[str, int]] = {}
     with duckdb.connect(str(build_db), read_only=True) as con:
-        return {key: dict(con.execute(f'SELECT period, count(*) FROM "{key.path[0]}"."{key.path[1]}" '
-                                      "GROUP BY period").fetchall()) for key in keys}
+        for key in keys:
+            rows = con.execute(f'SELECT {columns}, count(*) FROM "{key.path[0]}"."{key.path[1]}" '
+                               f"GROUP BY {columns}").fetchall()
+            counts[key] = {(quarter_key(*row[:2]) if by_quarter else str(row[0])): row[-1] for row in rows}
+    return counts
 
 
 def _run_results(target: Path) -> list[Mapping[str, Any]]:
@@ -277,13 +316,102 @@ def dbt_test_results(results: list[Mapping[str, Any]], translator: NdcTranslator
     return checks
 
 
+def _engine_vars(settings) -> dict[str, Any] | None:
+    """What a target other than DuckDB needs in dbt's vars (the raw locations on Spark)."""
+    if not settings.builds_on_spark:
+        return None
+    from warehouse.spark import dbt_vars, raw_locations
+
+    return dbt_vars(raw_locations(settings.build_db, RawStore(settings.raw), settings.home))
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings, translator: NdcTranslator,
+           args: list[str], dbt_environment: Mapping[str, str], target: Path, by_quarter: bool,
+           quarterly_too: bool = False) -> Iterator[Any]:
+    """One `dbt build` of the multi-asset's selected models, its outputs and its `dbt_tests` check results; raises
+    dbt's error when it failed otherwise than by tests a check reports.
+
+    `quarterly_too`: the same `dbt build` also builds the quarterly models, which are not this multi-asset's (a run
+    of every other model: `ndc run`, the nightly rebuild). dagster-dbt adds the multi-asset's own selection to any
+    `--select` given here, and its `--exclude tag:quarterly` would win over it; so that invocation gets no Dagster
+    context: it selects every node, and its events are mapped here to this multi-asset's outputs, while each
+    quarterly model dbt built is recorded with every quarter (`quarters_rebuilt`)."""
+    # The partitioned models' outputs wait for dbt to end: then each partition's rows are counted in the build
+    # database (dbt holds it open until then) and given to that partition's materialization. What follows the first
+    # of them waits too, since Dagster takes a multi-asset's outputs only in dependency order. On Spark the models
+    # reach the build database only later, so they carry no row count.
+    held: list[Any] = []
+    partitioned: list[dg.AssetKey] = []
+    quarterly: list[dg.AssetKey] = []
+    with environment(dbt_environment), reusing_parse(settings.dbt_parse_cache, target):
+        if quarterly_too:
+            invocation = dbt.cli([*args, "--select", EVERY_NODE], target_path=target, manifest=manifest(),
+                                 dagster_dbt_translator=translator, raise_on_error=False)
+        else:
+            invocation = dbt.cli(args, target_path=target, context=context, raise_on_error=False)
+        # With tests not asset checks, dagster-dbt reports each test as an observation: summarised below.
+        for event in invocation.stream():
+            if isinstance(event, dg.AssetObservation):
+                continue
+            if isinstance(event, dg.AssetMaterialization):  # a model dbt built, from the invocation without context
+                if event.asset_key in quarterly_models().keys:
+                    quarterly.append(event.asset_key)
+                    continue
+                if event.asset_key not in context.selected_asset_keys:
+                    yield event
+                    continue
+                event = dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_key(event.asset_key),
+                                  metadata=event.metadata)
+            key = context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else None
+            if key and not settings.builds_on_spark and context.assets_def.specs_by_key[key].partitions_def:
+                partitioned.append(key)
+            if partitioned:
+                held.append(event)
+            else:
+                yield event
+    for key, counts in rows_by_partition(settings.build_db, partitioned, by_quarter).items():
+        record_rows_by_partition(context, key, counts)
+    yield from held
+    yield from quarters_rebuilt(settings, quarterly)
+    results = _run_results(target)
+    checks = dbt_test_results(results, translator, manifest(), context.selected_asset_check_keys)
+    yield from checks
+    error = invocation.get_error()
+    # Failing tests a `dbt_tests` check reported fail the step as blocking checks, naming the tests; any other
+    # failure (a model, a seed, a test no check reports, dbt stopping early) fails it as dbt's error. The quarterly
+    # models' tests have no check in a run of every other model: one of them failing fails the step as dbt's error.
+    if error and not reported_every_failure(results, checks):
+        raise error
+
+
+def quarters_rebuilt(settings, built: Sequence[dg.AssetKey]) -> Iterator[dg.AssetMaterialization]:
+    """Every quarter of each quarterly model dbt built in a run of every other model, each with its own row count:
+    they are tables rebuilt whole, so every quarter was rebuilt. Read from the build database once dbt has ended."""
+    keys = sorted(set(built), key=lambda k: k.to_user_string())
+    counts = {} if settings.builds_on_spark else rows_by_partition(settings.build_db, keys, by_quarter=True)
+    for key in keys:
+        for quarter in QUARTERS.get_partition_keys():
+            metadata = {"dagster/row_count": counts[key].get(quarter, 0)} if key in counts else {}
+            yield dg.AssetMaterialization(asset_key=key, partition=quarter, metadata=metadata,
+                                          description=f"rebuilt by {DBT_ASSETS_NAME} with every other model")
+
+
+def _import_from_spark(context: dg.AssetExecutionContext, settings) -> None:
+    from warehouse.spark import import_models
+
+    # The gates and publication read the build DuckDB whichever engine built the models.
+    tables = import_models(settings.build_db, settings.home, MANIFEST)
+    context.log.info(f"read {len(tables)} tables ({sum(t.rows for t in tables)} rows) Spark wrote into "
+                     f"{settings.build_db}")
+
+
 @cache
 def dbt_models() -> dg.AssetsDefinition:
     _check_manifest()
     translator = NdcTranslator()
 
     @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=translator, project=dbt_project(), name=DBT_ASSETS_NAME,
-                backfill_policy=SINGLE_RUN)
+                exclude=f"tag:{QUARTERLY_TAG}", backfill_policy=SINGLE_RUN)
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, run_lock: RunLockResource,
                 config: DbtRunConfig):
         settings = ndc.settings
@@ -291,58 +419,50 @@ def dbt_models() -> dg.AssetsDefinition:
         if first:
             context.log.info(f"reporting years {first}-{last}: " + ("every year (full refresh)" if config.full_refresh
                              else "the incremental facts take only these years' filings"))
-        engine_vars = None
-        if settings.builds_on_spark:
-            from warehouse.spark import dbt_vars, raw_locations
-
-            engine_vars = dbt_vars(raw_locations(settings.build_db, RawStore(settings.raw), settings.home))
-        args = dbt_build_args(config.full_refresh, engine_vars)
+        args = dbt_build_args(config.full_refresh, _engine_vars(settings))
         dbt_environment = {**settings.child_environment(),
                            **period_environment(config.full_refresh, dbt_period_vars(first, last))}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
-        # The year-partitioned facts' outputs wait for dbt to end: then each year's rows are counted in the build
-        # database (dbt holds it open until then) and given to that year's materialization. What follows the first
-        # of them waits too, since Dagster takes a multi-asset's outputs only in dependency order. On Spark the
-        # models reach the build database only later, so they carry no row count.
-        held: list[Any] = []
-        partitioned: list[dg.AssetKey] = []
         try:
-            with environment(dbt_environment), reusing_parse(settings.dbt_parse_cache, target):
-                invocation = dbt.cli(args, target_path=target, context=context, raise_on_error=False)
-                # With tests not asset checks, dagster-dbt reports each test as an observation: summarised below.
-                for event in invocation.stream():
-                    if isinstance(event, dg.AssetObservation):
-                        continue
-                    key = context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output) else None
-                    if key and not settings.builds_on_spark and context.assets_def.specs_by_key[key].partitions_def:
-                        partitioned.append(key)
-                    if partitioned:
-                        held.append(event)
-                    else:
-                        yield event
-            for key, by_period in rows_by_period(settings.build_db, partitioned).items():
-                record_rows_by_year(context, key, by_period)
-            yield from held
-            results = _run_results(target)
-            checks = dbt_test_results(results, translator, manifest(), context.selected_asset_check_keys)
-            yield from checks
-            error = invocation.get_error()
-            # Failing tests a `dbt_tests` check reported fail the step as blocking checks, naming the tests; any
-            # other failure (a model, a seed, a test no check reports, dbt stopping early) fails it as dbt's error.
-            if error and not reported_every_failure(results, checks):
-                raise error
+            # Every model built (not a selection from the UI): the quarterly ones too, in the same `dbt build`.
+            yield from _build(context, dbt, settings, translator, args, dbt_environment, target, by_quarter=False,
+                              quarterly_too=not context.is_subset)
         finally:
             prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
         if settings.builds_on_spark:
-            from warehouse.spark import import_models
-
-            # The gates and publication read the build DuckDB whichever engine built the models.
-            tables = import_models(settings.build_db, settings.home, MANIFEST)
-            context.log.info(f"read {len(tables)} tables ({sum(t.rows for t in tables)} rows) Spark wrote into "
-                             f"{settings.build_db}")
+            _import_from_spark(context, settings)
 
     return _models
+
+
+@cache
+def quarterly_models() -> dg.AssetsDefinition:
+    """The quarterly flash reports' models for a quarter's run (job ndc_quarter). They are tables: the run rebuilds
+    them whole, since a quarter's single-quarter figures come from the previous quarter and its growth from the same
+    quarter a year before, and marks its quarter materialized with that quarter's row count."""
+    _check_manifest()
+    translator = NdcTranslator()
+
+    @dbt_assets(manifest=MANIFEST, dagster_dbt_translator=translator, project=dbt_project(),
+                name=QUARTERLY_ASSETS_NAME, select=f"tag:{QUARTERLY_TAG}", backfill_policy=SINGLE_RUN)
+    def _quarterly(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource,
+                   run_lock: RunLockResource, config: DbtRunConfig):
+        settings = ndc.settings
+        context.log.info(f"quarters {', '.join(context.partition_keys)}: the quarterly models are rebuilt whole")
+        args = dbt_build_args(config.full_refresh, _engine_vars(settings))
+        # No year window: the quarterly models are tables, never restricted to some years.
+        dbt_environment = {**settings.child_environment(), **period_environment(config.full_refresh)}
+        target = settings.dbt_runs / context.run.run_id
+        context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
+        try:
+            yield from _build(context, dbt, settings, translator, args, dbt_environment, target, by_quarter=True)
+        finally:
+            prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
+        if settings.builds_on_spark:
+            _import_from_spark(context, settings)
+
+    return _quarterly
 
 
 class NdcDbtCli(DbtCliResource):
@@ -375,4 +495,4 @@ def dbt_resource() -> DbtCliResource:
 
 
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[dbt_models()])
+    return dg.Definitions(assets=[dbt_models(), quarterly_models()])

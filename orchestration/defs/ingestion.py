@@ -21,7 +21,7 @@ from ingestion.landing import (
 )
 from orchestration import freshness
 from orchestration.defs.quality import warm_up
-from orchestration.partitions import SINGLE_RUN, YEARS, record_rows_by_year
+from orchestration.partitions import SINGLE_RUN, YEARS, record_rows_by_partition
 from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import Settings
 
@@ -100,7 +100,7 @@ def raw_asset(family: str, channel: str, land: Lander, description: str) -> dg.A
             by_period = dict(con.execute(f"SELECT period, count(*) FROM {view} GROUP BY period ORDER BY period").fetchall())
         metadata["rows_in_raw"] = counts[view]  # every period's: the row count of a year is its own (below)
         metadata["rows_by_period"] = dg.MetadataValue.json({str(k): v for k, v in by_period.items()})
-        record_rows_by_year(context, context.assets_def.key, by_period)
+        record_rows_by_partition(context, context.assets_def.key, by_period)
         # Every period this landing changed, whatever years the run was for: the rebuild takes these.
         metadata["periods_touched"] = dg.MetadataValue.json(touched)
         if touched:

@@ -1,10 +1,15 @@
-"""Jobs, the nightly schedule, the sensors that chain landing to a rebuild of the years it touched, and the
-run-failure summary.
+"""Jobs, the nightly and quarterly schedules, the sensors that chain landing to a rebuild of the years it touched,
+and the run-failure summary.
 
 The nightly chain: at 02:00 China Standard Time `nightly_refresh` runs `ndc_land` (every pending API page and file
 drop lands, whatever its year). When that run succeeds, `rebuild_touched_years` reads the periods the landing
 changed (`periods_touched` on each raw asset) and requests one `ndc_full_refresh` run over those years, corrected
 earlier years included. `landing_sensor` starts the same chain when a province drops a file during the day.
+
+Dagster runs one partitions definition per job, so the quarterly models (partitioned by quarter) are not assets of
+`ndc_full_refresh` (by year): its dbt step builds them with everything else and records every quarter of them
+(orchestration/defs/dbt.py), and their gates are in it. `ndc_quarter` builds, gates and publishes them for one
+quarter, after its filing deadline (orchestration/quarterly.py).
 """
 
 
@@ -14,6 +19,7 @@ import dagster as dg
 
 from ingestion.durable import write_text_atomically
 from ingestion.landing import RawStore, pending_deliveries
+from orchestration.defs.dbt import quarterly_models
 from orchestration.defs.ingestion import landing_assets
 from orchestration.failures import failure_summary, touched_years_of_run
 from orchestration.partitions import all_years_tags, covering_range, range_tags
@@ -23,6 +29,7 @@ from orchestration.settings import Settings
 
 FULL_REFRESH_JOB = "ndc_full_refresh"
 LAND_JOB = "ndc_land"
+QUARTER_JOB = "ndc_quarter"
 NIGHTLY_CRON = "0 2 * * *"
 NIGHTLY_TIMEZONE = "Asia/Shanghai"
 
@@ -36,26 +43,49 @@ def warehouse_tags(settings: Settings) -> dict[str, str]:
     return {WAREHOUSE_TAG: settings.home.as_posix()}
 
 
+def full_refresh_selection() -> dg.AssetSelection:
+    """Every asset but the quarterly models, which its dbt step builds all the same; with the gates on them (not
+    their `dbt_tests` checks, which belong to their own dbt step: dbt runs those tests in the build)."""
+    quarterly = quarterly_models()
+    gates = dg.AssetSelection.checks_for_assets(*quarterly.keys) - dg.AssetSelection.checks(*quarterly.check_keys)
+    return (dg.AssetSelection.all() - dg.AssetSelection.assets(*quarterly.keys)) | gates
+
+
+def quarter_selection() -> dg.AssetSelection:
+    """The quarterly models with their checks, and what follows them: the gates, publication and the report."""
+    return dg.AssetSelection.assets(*quarterly_models().keys).downstream()
+
+
+def warehouse_job(settings: Settings, name: str, selection: dg.AssetSelection, description: str):
+    """A job whose runs write the warehouse under `settings.home` (the raw layer, the build database, the serving
+    copies): its steps run one after another in one process, as one DuckDB writer."""
+    return dg.define_asset_job(name, selection=selection, description=description,
+                               executor_def=dg.in_process_executor, tags=warehouse_tags(settings))
+
+
 def full_refresh_job(settings: Settings):
-    return dg.define_asset_job(
-        FULL_REFRESH_JOB,
-        selection=dg.AssetSelection.all(),
-        description="Land every delivery, build every model, run every gate and publish when all pass. Partitioned "
-        "by reporting year: the incremental facts rebuild only the run's years (every year for `ndc run`).",
-        # One DuckDB writer: steps run one after another in one process.
-        executor_def=dg.in_process_executor,
-        tags=warehouse_tags(settings),
+    return warehouse_job(
+        settings, FULL_REFRESH_JOB, full_refresh_selection(),
+        "Land every delivery, build every model, run every gate and publish when all pass. Partitioned by reporting "
+        "year: the incremental facts rebuild only the run's years (every year for `ndc run`). Its dbt step also "
+        "rebuilds the quarterly models, and records every quarter of them.",
     )
 
 
 def land_job(settings: Settings):
-    return dg.define_asset_job(
-        LAND_JOB,
-        selection=landing_assets().without_checks(),
-        description="Land every pending API page and file drop into the raw layer (all years: a delivery can correct "
-        "earlier years). Its success starts the rebuild of the years it touched (sensor rebuild_touched_years).",
-        executor_def=dg.in_process_executor,
-        tags=warehouse_tags(settings),  # it writes the raw layer and the build database's raw views
+    return warehouse_job(
+        settings, LAND_JOB, landing_assets().without_checks(),
+        "Land every pending API page and file drop into the raw layer (all years: a delivery can correct earlier "
+        "years). Its success starts the rebuild of the years it touched (sensor rebuild_touched_years).",
+    )
+
+
+def quarter_job(settings: Settings):
+    return warehouse_job(
+        settings, QUARTER_JOB, quarter_selection(),
+        "Build, gate and publish the quarterly flash reports' models for a quarter (run by the schedule "
+        "quarterly_deadline after the quarter's filing deadline). The models are rebuilt whole; the run marks its "
+        "quarter materialized with that quarter's rows.",
     )
 
 
@@ -134,9 +164,10 @@ def run_failure_summary(context: dg.RunFailureSensorContext, ndc: NdcResource):
 
 
 def defs(settings: Settings) -> dg.Definitions:
-    full_refresh, land = full_refresh_job(settings), land_job(settings)
+    full_refresh, land, quarter = full_refresh_job(settings), land_job(settings), quarter_job(settings)
     return dg.Definitions(
-        jobs=[full_refresh, land],
-        schedules=[nightly_refresh, quarterly_schedule(LAND_JOB, NIGHTLY_TIMEZONE, settings.quarterly_deadline_days)],
+        jobs=[full_refresh, land, quarter],
+        schedules=[nightly_refresh,
+                   quarterly_schedule(QUARTER_JOB, NIGHTLY_TIMEZONE, settings.quarterly_deadline_days)],
         sensors=[landing_sensor, rebuild_touched_years(land, full_refresh), run_failure_summary],
     )

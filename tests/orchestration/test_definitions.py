@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.definitions import defs
+from orchestration.partitions import QUARTERS, YEARS
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 
@@ -41,7 +42,10 @@ def graph_of(definitions: dg.Definitions) -> dict:
             [s.name, s.cron_schedule, s.execution_timezone] for s in definitions.schedules or []
         ),
         "sensors": sorted(s.name for s in definitions.sensors or []),
-        "partitioned_by_year": sorted(n.key.to_user_string() for n in graph.asset_nodes if n.partitions_def),
+        "partitioned_by_year": sorted(n.key.to_user_string() for n in graph.asset_nodes
+                                      if n.partitions_def == YEARS),
+        "partitioned_by_quarter": sorted(n.key.to_user_string() for n in graph.asset_nodes
+                                         if n.partitions_def == QUARTERS),
     }
 
 

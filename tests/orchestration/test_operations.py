@@ -21,6 +21,7 @@ from orchestration.definitions import build_definitions, defs
 from orchestration.defs.dbt import MANIFEST, dbt_build_args, period_environment
 from orchestration.defs.jobs import LAND_JOB, run_failure_summary
 from orchestration.partitions import (
+    QUARTERS,
     YEARS,
     all_years_tags,
     covering_range,
@@ -34,6 +35,7 @@ from orchestration.settings import Settings
 from orchestration.instance import open_instance
 from tests.support import (
     NDC,
+    QUARTERLY_MODELS,
     SAMPLE_YEARS,
     BlockedRun,
     CorrectedYear,
@@ -101,15 +103,17 @@ def test_the_graph_is_grouped_by_layer_and_described():
 
 def test_raw_assets_and_facts_are_partitioned_by_year_and_backfill_in_one_run():
     graph = defs.resolve_asset_graph()
-    partitioned = {n.key.to_user_string() for n in graph.asset_nodes if n.partitions_def is not None}
-    assert partitioned == {f"raw/{f}_{c}" for f in FAMILIES
-                           for c in ("files", "api")} | {
+    by_year = {n.key.to_user_string() for n in graph.asset_nodes if n.partitions_def == YEARS}
+    assert by_year == {f"raw/{f}_{c}" for f in FAMILIES
+                       for c in ("files", "api")} | {
         "analytics/fct_enterprise_annual", "analytics/fct_carrier_annual", "analytics/fct_tech_contract",
         "analytics/fct_zone_annual"}
-    for key in partitioned:
+    by_quarter = {n.key.to_user_string() for n in graph.asset_nodes if n.partitions_def == QUARTERS}
+    assert by_quarter == QUARTERLY_MODELS
+    for key in by_year | by_quarter:
         node = graph.get(dg.AssetKey.from_user_string(key))
-        assert node.partitions_def.get_partition_keys() == YEARS.get_partition_keys()
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    assert {n.key.to_user_string() for n in graph.asset_nodes if n.partitions_def} == by_year | by_quarter
 
 
 @pytest.mark.parametrize("selection, facts_backfilled", [("facts", True), ("everything", False)])
@@ -349,9 +353,8 @@ def test_no_asset_metadata_links_to_a_file(published_sample: PublishedSample):
 
 # ---- year partitions ----
 
-def test_each_year_partition_carries_its_own_row_count(published_sample: PublishedSample):
-    """`ndc run` materializes every year of the raw assets and facts in one run; each year's materialization says
-    that year's rows (0 for a year without filings), never another year's."""
+def _partition_row_counts(published_sample: PublishedSample) -> dict[tuple[str, str], int]:
+    """(asset, partition) -> the row count its materialization in the sample's `ndc run` carries."""
     with open_instance(published_sample.home / "dagster") as instance:
         (record,) = instance.get_run_records()
         events = instance.all_logs(record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
@@ -361,8 +364,19 @@ def test_each_year_partition_carries_its_own_row_count(published_sample: Publish
         if materialization.partition:
             key = (materialization.asset_key.to_user_string(), materialization.partition)
             counted[key] = materialization.metadata["dagster/row_count"].value
-    partitioned = sorted(n.key.to_user_string() for n in defs.resolve_asset_graph().asset_nodes if n.partitions_def)
-    assert {asset for asset, _ in counted} == set(partitioned)
+    return counted
+
+
+def _partitioned(partitions_def: dg.PartitionsDefinition) -> set[str]:
+    return {n.key.to_user_string() for n in defs.resolve_asset_graph().asset_nodes
+            if n.partitions_def == partitions_def}
+
+
+def test_each_year_partition_carries_its_own_row_count(published_sample: PublishedSample):
+    """`ndc run` materializes every year of the raw assets and facts in one run; each year's materialization says
+    that year's rows (0 for a year without filings), never another year's."""
+    counted = {k: v for k, v in _partition_row_counts(published_sample).items() if k[0] in _partitioned(YEARS)}
+    assert {asset for asset, _ in counted} == _partitioned(YEARS)
     with duckdb.connect(str(published_sample.home / "warehouse" / "build.duckdb"), read_only=True) as con:
         for (asset, year), rows in counted.items():
             schema, name = asset.split("/")
@@ -373,3 +387,39 @@ def test_each_year_partition_carries_its_own_row_count(published_sample: Publish
     # The sample has filings for its years only: the others are materialized with 0 rows, the sample's with theirs.
     assert counted[("analytics/fct_enterprise_annual", str(SAMPLE_YEARS[0]))] > 0
     assert counted[("analytics/fct_enterprise_annual", "2019")] == 0
+
+
+def test_ndc_run_materializes_every_quarter_of_the_quarterly_models_with_its_own_rows(
+        published_sample: PublishedSample):
+    """The quarterly models are not assets of `ndc run`'s job (partitioned by year), but its `dbt build` rebuilds
+    them whole: every quarter is recorded as materialized, each with that quarter's rows."""
+    counted = {k: v for k, v in _partition_row_counts(published_sample).items() if k[0] in _partitioned(QUARTERS)}
+    assert {asset for asset, _ in counted} == QUARTERLY_MODELS
+    assert {quarter for _, quarter in counted} == set(QUARTERS.get_partition_keys())
+    with duckdb.connect(str(published_sample.home / "warehouse" / "build.duckdb"), read_only=True) as con:
+        for (asset, quarter), rows in counted.items():
+            schema, name = asset.split("/")
+            year, q = quarter.split("-Q")
+            (expected,) = con.execute(f"SELECT count(*) FROM {schema}.{name} WHERE period = ? AND quarter = ?",
+                                      [int(year), int(q)]).fetchone()
+            assert rows == expected, (asset, quarter)
+    assert counted[("analytics/fct_quarterly_report", f"{SAMPLE_YEARS[0]}-Q3")] > 0
+    assert counted[("analytics/fct_quarterly_report", "2019-Q1")] == 0
+
+
+def test_ndc_run_invokes_dbt_once_with_the_quarterly_models(published_sample: PublishedSample):
+    """One `ndc run` is one `dbt build`, the quarterly models and their tests in it: each dbt invocation costs its
+    start-up, parse and connection (seconds), and the test suite runs the pipeline about 25 times."""
+    with open_instance(published_sample.home / "dagster") as instance:
+        (record,) = instance.get_run_records()
+    runs = published_sample.settings.dbt_runs
+    folder = runs / record.dagster_run.run_id
+    assert sorted(runs.rglob("dbt.log")) == [folder / "dbt.log"]
+    log = (folder / "dbt.log").read_text(encoding="utf-8")
+    (command,) = {line.split('"invocation_command": "')[1].split('"')[0]
+                  for line in log.splitlines() if '"invocation_command": "' in line}
+    assert command.startswith("dbt build ") and "tag:quarterly" not in command, command
+    built = {r["unique_id"] for r in json.loads((folder / "run_results.json").read_bytes())["results"]}
+    assert {f"model.ndc.{key.split('/')[1]}" for key in QUARTERLY_MODELS} <= built
+    assert "model.ndc.fct_enterprise_annual" in built
+    assert any(t.startswith("test.ndc.") and "quarterly" in t for t in built)
