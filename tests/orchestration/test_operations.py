@@ -120,23 +120,32 @@ def test_raw_assets_and_facts_are_partitioned_by_year_and_backfill_in_one_run():
 def test_a_lineage_backfill_of_years_reaches_the_facts_only_when_they_are_selected(selection: str,
                                                                                    facts_backfilled: bool):
     """What docs/operating.md says of the Lineage page's backfill (the same call its Launch backfill makes): over the
-    facts, they take the chosen years; over everything, the years stop at the unpartitioned staging models and the
-    facts are left out, which is why everything goes through the job. A Dagster that changes this fails here."""
+    year-partitioned facts, they take the chosen years; over everything, the years stop at the unpartitioned staging
+    models and the facts are left out, which is why everything goes through the job. A Dagster that changes this
+    fails here."""
     import time
 
+    from dagster._core.errors import DagsterBackfillFailedError
     from dagster._core.execution.asset_backfill import AssetBackfillData
 
     graph = defs.resolve_asset_graph()
     materializable = [n.key for n in graph.asset_nodes if n.is_materializable]
-    facts = {k for k in materializable if k.path[0] == "analytics" and graph.get(k).partitions_def is not None}
-    with dg.DagsterInstance.ephemeral() as instance:
-        backfill = AssetBackfillData.from_asset_partitions(
-            graph, ["2022", "2023"], sorted(facts) if selection == "facts" else materializable, instance, time.time(),
-            all_partitions=False)
+    facts = {k for k in materializable if k.path[0] == "analytics" and graph.get(k).partitions_def == YEARS}
+
+    def backfill(keys):
+        with dg.DagsterInstance.ephemeral() as instance:
+            return AssetBackfillData.from_asset_partitions(graph, ["2022", "2023"], sorted(keys), instance,
+                                                           time.time(), all_partitions=False)
+
+    target = backfill(facts if selection == "facts" else materializable).target_subset
     years = {key: sorted(subset.get_partition_keys())
-             for key, subset in backfill.target_subset.partitions_subsets_by_asset_key.items() if key in facts}
+             for key, subset in target.partitions_subsets_by_asset_key.items() if key in facts}
     assert len(facts) == 4
     assert years == ({key: ["2022", "2023"] for key in facts} if facts_backfilled else {})
+    # The facts with a quarterly model: roots of two partitions definitions, which Dagster refuses.
+    quarterly = next(k for k in materializable if graph.get(k).partitions_def == QUARTERS and k.path[0] == "analytics")
+    with pytest.raises(DagsterBackfillFailedError, match="same PartitionsDefinition"):
+        backfill([*facts, quarterly])
 
 
 def test_raw_and_published_assets_have_freshness_policies():
