@@ -16,6 +16,7 @@ A scenario's home is never changed by a test: a test that needs to change one wo
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import sys
@@ -87,6 +88,15 @@ def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T
 FIRST = ("tests/dbt/test_spark_parity.py::test_spark_builds_the_same_warehouse",
          "tests/reliability/test_kill_run.py::",
          "tests/benchmark/test_bench.py::")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """NDC_TEST_CPU_REPORT=<file>: each test's CPU, one JSON line per test (tests/cpu_report.py)."""
+    report = os.environ.get("NDC_TEST_CPU_REPORT")
+    if report:
+        from tests.cpu_report import CpuReport
+
+        config.pluginmanager.register(CpuReport(Path(report)), "ndc-cpu-report")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
