@@ -17,20 +17,18 @@ A scenario's home is never changed by a test: a test that needs to change one wo
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from filelock import FileLock
 
 from simulator.generate import generate
 from tests.support import (
+    shared,
+    shared_root,
     CORRECTED_HIGHTECH_REVENUE,
     CORRECTED_REVENUE,
     BlockedRun,
@@ -57,28 +55,7 @@ if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest worker>"
 
 
-T = TypeVar("T")
 DATABASES = "databases.txt"  # the PostgreSQL databases the shared scenarios made, dropped when the run ends
-
-
-def shared_root(factory: pytest.TempPathFactory) -> Path:
-    """The folder every worker of this test run sees: the run's base temporary folder (xdist's workers each have
-    a subfolder of it)."""
-    base = factory.getbasetemp()
-    return base.parent if base.name.startswith("popen-gw") else base
-
-
-def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
-    """`build(folder)` once per test run, whichever worker asks first; every worker gets the same result."""
-    root = shared_root(factory)
-    result = root / f"{name}.pickle"
-    with FileLock(str(root / f"{name}.lock")):
-        if not result.exists():
-            folder = root / name
-            shutil.rmtree(folder, ignore_errors=True)  # what a worker's failed build left
-            folder.mkdir()
-            result.write_bytes(pickle.dumps(build(folder)))
-    return pickle.loads(result.read_bytes())
 
 
 # The tests that take minutes each (Spark parity, the kill test, the benchmark), started first and on different

@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import socket
 import subprocess
@@ -25,10 +26,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import psycopg
+import pytest
 import requests
+from filelock import FileLock
 from psycopg import sql
 
 from ingestion.contracts import ENTERPRISE, FAMILIES
@@ -276,6 +280,31 @@ def observations(reader: tuple[subprocess.Popen, Path]) -> list[list]:
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+# ---- scenarios shared by the workers of one test run ----
+
+T = TypeVar("T")
+
+
+def shared_root(factory: pytest.TempPathFactory) -> Path:
+    """The folder every worker of this test run sees: the run's base temporary folder (xdist's workers each have
+    a subfolder of it)."""
+    base = factory.getbasetemp()
+    return base.parent if base.name.startswith("popen-gw") else base
+
+
+def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
+    """`build(folder)` once per test run, whichever worker asks first; every worker gets the same result."""
+    root = shared_root(factory)
+    result = root / f"{name}.pickle"
+    with FileLock(str(root / f"{name}.lock")):
+        if not result.exists():
+            folder = root / name
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker's failed build left
+            folder.mkdir()
+            result.write_bytes(pickle.dumps(build(folder)))
+    return pickle.loads(result.read_bytes())
 
 
 # ---- PostgreSQL ----

@@ -15,7 +15,7 @@ import pytest
 
 from ingestion.contracts import FAMILIES
 from orchestration.cli import bench_years
-from tests.conftest import shared
+from tests.support import shared
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.cli import EXIT_SETTINGS
-from tests.conftest import shared
 from tests.support import (
+    shared,
     BlockedRun,
     PublishedSample,
     free_port,
