@@ -1,4 +1,4 @@
-{#- One row per reporting year that any filing carries, plus the missing member. licensing_reported_separately
+{#- One row per reporting year that any filing carries (annual or quarterly), plus the missing member. licensing_reported_separately
     marks the years in which 技术许可 is its own contract type (from ref_contract_types: the Civil Code, 2021). -#}
 with periods as (
     select period from {{ ref('int_enterprise__latest_filings') }}
@@ -8,6 +8,12 @@ with periods as (
     select period from {{ ref('int_contract__latest_filings') }}
     union
     select period from {{ ref('int_zone__latest_filings') }}
+    -- A quarter's flash reports come long before its year's annual reports (2024-Q1 in April 2024, the 2024 annual
+    -- reports in 2025): their years are members too. Read from raw, since the quarterly models build after this one.
+    union
+    select period from {{ source('raw', 'quarterly_files') }}
+    union
+    select period from {{ source('raw', 'quarterly_api') }}
 ),
 
 licensing as (
