@@ -23,6 +23,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
 from ingestion.durable import temporary_beside
+from ingestion.escaping import excerpt
 from ingestion.landing import RawStore
 from orchestration.partitions import (
     QUARTER_TO_YEAR,
@@ -67,7 +68,8 @@ def group_for(fqn: list[str], resource_type: str) -> str:
 
 # The one asset check per model that reports all of its dbt data tests (see NdcTranslator).
 DBT_TESTS_CHECK = "dbt_tests"
-FAILING_STATUSES = ("fail", "error", "warn")  # a data test's statuses in run_results.json other than pass/skipped
+FAILING_STATUSES = ("fail", "error", "warn")
+ERROR_EXCERPT_CHARS = 200  # how much of a failed node's error message a check or the run's report shows  # a data test's statuses in run_results.json other than pass/skipped
 
 
 class NdcTranslator(DagsterDbtTranslator):
@@ -272,11 +274,31 @@ def reported_every_failure(results: list[Mapping[str, Any]], checks: list[dg.Ass
     return bool(failed) and failed <= reported
 
 
+class DbtBuildFailed(Exception):
+    """`dbt build` failed otherwise than by data tests a `dbt_tests` check reports: names each node that failed."""
+
+
+def unreported_failures(results: list[Mapping[str, Any]], manifest: Mapping[str, Any],
+                        checks: list[dg.AssetCheckResult]) -> list[str]:
+    """One line per node dbt failed (a model or seed in error, a test failing or in error) that none of these
+    `dbt_tests` results reports: e.g. a quarterly model's test in a run of every other model, or a model's SQL."""
+    reported = {test["unique_id"] for check in checks
+                for test in getattr(check.metadata["failed"], "value", check.metadata["failed"])}
+    lines = []
+    for result in results:
+        if result.get("status") not in ("fail", "error", "runtime error") or result["unique_id"] in reported:
+            continue
+        node = manifest["nodes"].get(result["unique_id"]) or {"name": result["unique_id"], "resource_type": "node"}
+        lines.append(f"{node['resource_type']} {_failure_line({**result, 'status': result['status'].split()[-1]}, node)}")
+    return lines
+
+
 def _failure_line(result: Mapping[str, Any], node: Mapping[str, Any]) -> str:
     rows = result.get("failures")
     what = f"{rows} failing row{'s' if rows != 1 else ''}" if rows is not None else result["status"]
     message = (result.get("message") or "").strip().splitlines()
-    detail = f" ({message[0]})" if result["status"] == "error" and message else ""
+    # dbt's first line of the error, which can quote a delivered value: escaped and cut like any delivered text.
+    detail = f" ({excerpt(message[0], ERROR_EXCERPT_CHARS)})" if result["status"] == "error" and message else ""
     return f"{node['name']}: {what}{detail}"
 
 
@@ -381,6 +403,10 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings, tra
     # failure (a model, a seed, a test no check reports, dbt stopping early) fails it as dbt's error. The quarterly
     # models' tests have no check in a run of every other model: one of them failing fails the step as dbt's error.
     if error and not reported_every_failure(results, checks):
+        failures = unreported_failures(results, manifest(), checks)
+        if failures:
+            raise DbtBuildFailed(f"dbt build failed ({len(failures)} node{'s' if len(failures) != 1 else ''}; "
+                                 f"its log: {target / 'dbt.log'}):\n" + "\n".join(failures)) from error
         raise error
 
 
