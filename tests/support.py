@@ -168,6 +168,31 @@ def serving_counts(home: Path) -> dict[str, int]:
         con.close()
 
 
+# Columns that say when a row was loaded or which attempt was last, not what was published.
+RUN_DEPENDENT_COLUMNS = ("loaded_at", "is_latest_attempt", "is_current")
+
+
+def published_tables(serving: Path) -> dict[str, str]:
+    """Each published table's rows as one order-independent digest ("rows:hash"), the run-dependent columns left
+    out; of ops.ingest_accounting only each delivery's latest attempt."""
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        digests = {}
+        for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall():
+            columns = [c for (c,) in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                "AND NOT list_contains(?, column_name) ORDER BY column_index",
+                [schema, table, list(RUN_DEPENDENT_COLUMNS)]).fetchall()]
+            where = " WHERE is_latest_attempt" if (schema, table) == ("ops", "ingest_accounting") else ""
+            digest = con.execute(
+                f"SELECT count(*), sum(hash(({', '.join(chr(34) + c + chr(34) for c in columns)}))) "
+                f"FROM {schema}.{table}{where}").fetchone()
+            digests[f"{schema}.{table}"] = f"{digest[0]}:{digest[1]}"
+        return digests
+    finally:
+        con.close()
+
+
 def landed_api_keys(store: RawStore, family: str) -> list[tuple]:
     """(filing_id, revision) of every API item of `family` in the raw layer, landed or quarantined."""
     con = duckdb.connect()

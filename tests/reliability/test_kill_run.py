@@ -21,11 +21,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
 
-from tests.support import NDC, PublishedSample, observations, run_ndc, start_reader
+from tests.support import NDC, PublishedSample, observations, published_tables, run_ndc, start_reader
 from tests.support import throwaway_database
 from warehouse.postgres import READER_ROLE
 
@@ -51,26 +50,6 @@ def run_seconds(run: subprocess.CompletedProcess[str]) -> float:
     """How long the undisturbed run took, from its report ("… in 30 s")."""
     found = re.search(r" in (\d+(?:\.\d+)?) s\b", run.stdout)
     return float(found.group(1)) if found else 40.0
-
-
-def published_tables(serving: Path) -> dict[str, str]:
-    """Each published table's rows as one order-independent digest, audit timestamps left out."""
-    con = duckdb.connect(str(serving), read_only=True)
-    try:
-        digests = {}
-        for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall():
-            columns = [c for (c,) in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                "AND column_name NOT IN ('loaded_at', 'is_latest_attempt', 'is_current') ORDER BY column_index",
-                [schema, table]).fetchall()]
-            where = " WHERE is_latest_attempt" if (schema, table) == ("ops", "ingest_accounting") else ""
-            digest = con.execute(
-                f"SELECT count(*), sum(hash(({', '.join(chr(34) + c + chr(34) for c in columns)}))) "
-                f"FROM {schema}.{table}{where}").fetchone()
-            digests[f"{schema}.{table}"] = f"{digest[0]}:{digest[1]}"
-        return digests
-    finally:
-        con.close()
 
 
 def kill_runs(home: Path, env: dict[str, str], logs: Path, rng: random.Random, n: int, run_s: float,
