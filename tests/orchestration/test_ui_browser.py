@@ -118,16 +118,21 @@ def test_the_full_graph_with_every_group_expanded(browser, webserver):
     page.get_by_text("evaluation", exact=True).last.wait_for(timeout=60_000)
     _dismiss_welcome(page)
     page.keyboard.press("Alt+e")  # the graph's "Expand all groups" (⌥E)
-    # One asset of each layer, as a node of the expanded graph.
-    for name in ("enterprise_files", "stg_api__zone", "fct_zone_annual", "mart_tech_market", "ingest_accounting",
-                 "serving_duckdb"):
-        page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
+    # One asset of each layer, as a node of the expanded graph. The graph draws only the nodes in view, so each is
+    # looked for at every zoom level on the way out.
+    layers = {"enterprise_files", "stg_api__zone", "fct_zone_annual", "mart_tech_market", "ingest_accounting",
+              "serving_duckdb"}
+    page.get_by_text("enterprise_files", exact=True).first.wait_for(timeout=30_000)
     # Zoom out until every group's frame is on the page (the zoom buttons act at once: no waiting between clicks).
     zoom_out = page.locator("button:has([aria-label=zoom_out])")
+    seen: set[str] = set()
     for _ in range(20):
+        seen |= {name for name in layers - seen if page.get_by_text(name, exact=True).count()}
         if all(_inside(page.get_by_text(g, exact=True).last.bounding_box(), width, height) for g in groups):
             break
         zoom_out.click()
+    seen |= {name for name in layers - seen if page.get_by_text(name, exact=True).count()}
+    assert seen == layers, f"not drawn as nodes of the expanded graph: {sorted(layers - seen)}"
     for group in groups:
         assert _inside(page.get_by_text(group, exact=True).last.bounding_box(), width, height), group
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
