@@ -51,7 +51,7 @@ from ingestion.file_drops import (
 )
 from ingestion.landing import LEDGER_COLUMNS, scan_landing
 from ingestion.sql import ident, literal
-from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, code_lists, division_codes, typing_sql
+from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, code_lists, division_status, typing_sql
 from warehouse.publish import (
     PERSONAL_COLUMNS,
     PUBLISHED_SCHEMAS,
@@ -145,8 +145,8 @@ class Baseline:
     def ingest(self) -> int:
         con = self.con
         con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        con.register("divisions_arrow", division_codes())
-        con.execute("CREATE TEMP TABLE divisions AS SELECT * FROM divisions_arrow")
+        con.register("division_status_arrow", division_status())
+        con.execute("CREATE TEMP TABLE division_status AS SELECT * FROM division_status_arrow")
         con.register("quarantine_empty", QUARANTINE_SCHEMA.empty_table())
         con.execute("CREATE TABLE raw.quarantine AS SELECT * FROM quarantine_empty")
         for name, family in FAMILIES.items():

@@ -183,27 +183,27 @@ def _field_problems(fld: Field) -> list[_Problem]:
             )
         )
         allowed = f" AND {clean} <> {literal(FOREIGN_REGION)}" if fld.foreign_ok else ""
+        # What the batch's codes are is looked up once per field, by a join in `typing_sql` (columns `dk_`, `dc_`,
+        # `ds_`, `dy_`), never by a subquery per rule: DuckDB plans a correlated subquery as a join that holds the
+        # whole batch (4.4 GiB for 250,000 contracts), and repeats an IN list's hash table in every rule naming it.
+        known, current, spans, years = (ident(f"{prefix}_{key}") for prefix in ("dk", "dc", "ds", "dy"))
         problems.append(
             _problem(
                 f"division_unknown:{key}",
-                f"regexp_full_match({clean}, '[0-9]{{6}}') AND {clean} NOT IN (SELECT division_code FROM divisions){allowed}",
+                f"regexp_full_match({clean}, '[0-9]{{6}}') AND NOT {known}{allowed}",
                 _value_reason(fld, "is no GB/T 2260 division, current or retired (dbt_project/seeds/reference/"
                                    "ref_divisions.csv, ref_divisions_retired.csv)"),
             )
         )
         # A retired code is valid for the reporting years in which it was a division (an old USCC or a filing of
         # an earlier year carries it); in any other year the record is quarantined, naming the years it was valid.
-        # Looked up in the small relations of typing_sql's first CTEs, never by a subquery per record: DuckDB plans
-        # a correlated subquery as a join that holds the whole batch, 4.4 GiB for 250,000 contracts.
         period = ident("t_period")
         problems.append(
             _problem(
                 f"division_retired:{key}",
-                f"{clean} IN (SELECT division_code FROM divisions) AND {period} IS NOT NULL "
-                f"AND {clean} NOT IN (SELECT division_code FROM current_divisions) "
-                f"AND {clean} || '/' || CAST({period} AS VARCHAR) NOT IN (SELECT code_year FROM retired_division_years)",
-                f"{_value_reason(fld, 'was a GB/T 2260 division only in ')} || "
-                f"map_extract_value((SELECT ranges FROM retired_division_ranges), {clean}) || "
+                f"{known} AND NOT {current} AND {period} IS NOT NULL "
+                f"AND NOT list_bool_or(list_transform({spans}, s -> s.from_year <= {period} AND {period} <= s.to_year))",
+                f"{_value_reason(fld, 'was a GB/T 2260 division only in ')} || {years} || "
                 f"{literal(', not in the reporting year ')} || CAST({period} AS VARCHAR) || "
                 f"{literal(' (dbt_project/seeds/reference/ref_divisions_retired.csv)')}",
             )
@@ -264,20 +264,21 @@ def _sum_problem(family: Family, rule: SumRule) -> _Problem:
     )
 
 
-# What the division rules look codes up in, from relation `divisions` (`division_codes`): the codes valid in every
-# year, each "code/year" a retired code was valid in, and each retired code's years as text for the message.
-DIVISION_LOOKUPS = """
-        current_divisions AS (
-            SELECT division_code FROM divisions WHERE valid_from_year IS NULL AND valid_to_year IS NULL),
-        retired_division_years AS (
-            SELECT division_code || '/' || CAST(year AS VARCHAR) AS code_year
-            FROM divisions, range(valid_from_year, valid_to_year + 1) AS years(year)
-            WHERE valid_from_year IS NOT NULL AND valid_to_year IS NOT NULL),
-        retired_division_ranges AS (
-            SELECT map(list(division_code), list(ranges)) AS ranges FROM (
-                SELECT division_code, string_agg(CAST(valid_from_year AS VARCHAR) || '–' || CAST(valid_to_year AS VARCHAR),
-                                                 ', ' ORDER BY valid_from_year) AS ranges
-                FROM divisions WHERE valid_from_year IS NOT NULL GROUP BY division_code))"""
+def _located(family: Family) -> str:
+    """`typed` with, for each division field, what relation `division_status` says of its code: known at all
+    (`dk_`), valid in every year (`dc_`), the spans of years a retired code was valid (`ds_`) and those years as
+    text (`dy_`). One join per field, on a few thousand codes."""
+    fields = [f for f in family.fields if f.division]
+    if not fields:
+        return "SELECT * FROM typed"
+    columns, joins = [], []
+    for i, fld in enumerate(fields):
+        alias = f"d{i}"
+        columns += [f"{alias}.division_code IS NOT NULL AS {ident('dk_' + fld.key)}",
+                    f"coalesce({alias}.is_current, false) AS {ident('dc_' + fld.key)}",
+                    f"{alias}.spans AS {ident('ds_' + fld.key)}", f"{alias}.years AS {ident('dy_' + fld.key)}"]
+        joins.append(f"LEFT JOIN division_status {alias} ON {alias}.division_code = typed.{_clean(fld.key)}")
+    return f"SELECT typed.*, {', '.join(columns)} FROM typed {' '.join(joins)}"
 
 
 def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]) -> str:
@@ -304,15 +305,14 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
     problems += [_sum_problem(family, rule) for rule in family.sums]
     problems += _time_problems()
     return f"""
-        WITH {DIVISION_LOOKUPS},
-        cleaned AS (SELECT *{"".join(", " + c for c in clean_cols)} FROM src),
-        typed AS (SELECT *, {", ".join(typed_cols)} FROM cleaned)
+        WITH cleaned AS (SELECT *{"".join(", " + c for c in clean_cols)} FROM src),
+        typed AS (SELECT *, {", ".join(typed_cols)} FROM cleaned),
+        located AS ({_located(family)})
         -- Messages are built only for the few records that break a rule: building a list of every rule's
         -- outcome for every record cost more than all the casts.
-        , flagged AS (SELECT *, coalesce({" OR ".join(f"({p.condition})" for p in problems)}, false) AS _bad FROM typed)
+        , flagged AS (SELECT *, coalesce({" OR ".join(f"({p.condition})" for p in problems)}, false) AS _bad FROM located)
         -- Only what landing and the quarantine read leaves the query: the delivered text of the fields present (a
-        -- quarantined record is kept as delivered), the typed fields, the lineage and the outcome. With the cleaned
-        -- copies carried along too, typing 250,000 contract rows held 4.4 GiB.
+        -- quarantined record is kept as delivered), the typed fields, the lineage and the outcome.
         SELECT {", ".join(ident(f.key) for f in family.fields if f.key in present)},
                {", ".join(ident("t_" + f.key) for f in family.fields)}, {", ".join(LINEAGE_KEYS)}, _bad,
                CASE WHEN _bad THEN list_filter([{", ".join(p.case for p in problems)}], p -> p IS NOT NULL) END
@@ -335,6 +335,28 @@ def division_codes() -> pa.Table:
     })
 
 
+@cache
+def division_status() -> pa.Table:
+    """One row per GB/T 2260 code a region field may carry, for the division rules of `typing_sql` (register it as
+    `division_status`): `is_current`, valid in every year; `spans`, the years (`from_year`, `to_year`) in which a
+    retired code was a division; `years`, those spans as text for a message ("1980–2009")."""
+    codes: dict[str, dict] = {}
+    for r in sorted(division_codes().to_pylist(), key=lambda r: r["valid_from_year"] or 0):
+        entry = codes.setdefault(r["division_code"], {"is_current": False, "spans": []})
+        if r["valid_from_year"] is None:
+            entry["is_current"] = True
+        else:
+            entry["spans"].append({"from_year": r["valid_from_year"], "to_year": r["valid_to_year"]})
+    span = pa.struct([("from_year", pa.int64()), ("to_year", pa.int64())])
+    return pa.table({
+        "division_code": pa.array(list(codes), pa.string()),
+        "is_current": pa.array([e["is_current"] for e in codes.values()], pa.bool_()),
+        "spans": pa.array([e["spans"] for e in codes.values()], pa.list_(span)),
+        "years": pa.array([", ".join(f"{s['from_year']}–{s['to_year']}" for s in e["spans"]) or None
+                           for e in codes.values()], pa.string()),
+    })
+
+
 def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -> TypedBatch:
     """Type the text cells of one or more deliveries that declared the same units.
 
@@ -347,7 +369,7 @@ def type_batch(family: Family, text: pa.Table, unit_factors: dict[str, float]) -
         con.execute("SET enable_progress_bar = false")
         present = set(text.column_names) - set(LINEAGE_KEYS)
         con.register("src", with_clean_columns(text, [f for f in family.fields if f.key in present]))
-        con.register("divisions", division_codes())
+        con.register("division_status", division_status())
         for name, codes in code_lists(family).items():
             con.register(name, codes)
         con.execute(f"CREATE TEMP TABLE checked AS {typing_sql(family, present, unit_factors)}")
