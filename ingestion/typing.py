@@ -183,10 +183,10 @@ def _field_problems(fld: Field) -> list[_Problem]:
             )
         )
         allowed = f" AND {clean} <> {literal(FOREIGN_REGION)}" if fld.foreign_ok else ""
-        # What the batch's codes are is looked up once per field, by a join in `typing_sql` (columns `dk_`, `dc_`,
-        # `ds_`, `dy_`), never by a subquery per rule: DuckDB plans a correlated subquery as a join that holds the
-        # whole batch (4.4 GiB for 250,000 contracts), and repeats an IN list's hash table in every rule naming it.
-        known, current, spans, years = (ident(f"{prefix}_{key}") for prefix in ("dk", "dc", "ds", "dy"))
+        # What the batch's codes are is looked up once per field, by a join in `typing_sql` (`_located`), never by
+        # a subquery per rule: DuckDB plans a correlated subquery as a join that holds the whole batch (4.4 GiB for
+        # 250,000 contracts), and repeats an IN list's hash table in every rule naming it.
+        known, current, spans, years = map(ident, _division_columns(key))
         problems.append(
             _problem(
                 f"division_unknown:{key}",
@@ -264,19 +264,24 @@ def _sum_problem(family: Family, rule: SumRule) -> _Problem:
     )
 
 
+def _division_columns(key: str) -> tuple[str, str, str, str]:
+    """The columns `_located` adds for a division field: known at all, valid in every year, the spans of years a
+    retired code was valid, those years as text."""
+    return f"dk_{key}", f"dc_{key}", f"ds_{key}", f"dy_{key}"
+
+
 def _located(family: Family) -> str:
-    """`typed` with, for each division field, what relation `division_status` says of its code: known at all
-    (`dk_`), valid in every year (`dc_`), the spans of years a retired code was valid (`ds_`) and those years as
-    text (`dy_`). One join per field, on a few thousand codes."""
+    """`typed` with, for each division field, what relation `division_status` says of its code
+    (`_division_columns`). One join per field, on a few thousand codes."""
     fields = [f for f in family.fields if f.division]
     if not fields:
         return "SELECT * FROM typed"
     columns, joins = [], []
     for i, fld in enumerate(fields):
         alias = f"d{i}"
-        columns += [f"{alias}.division_code IS NOT NULL AS {ident('dk_' + fld.key)}",
-                    f"coalesce({alias}.is_current, false) AS {ident('dc_' + fld.key)}",
-                    f"{alias}.spans AS {ident('ds_' + fld.key)}", f"{alias}.years AS {ident('dy_' + fld.key)}"]
+        known, current, spans, years = map(ident, _division_columns(fld.key))
+        columns += [f"{alias}.division_code IS NOT NULL AS {known}", f"coalesce({alias}.is_current, false) AS {current}",
+                    f"{alias}.spans AS {spans}", f"{alias}.years AS {years}"]
         joins.append(f"LEFT JOIN division_status {alias} ON {alias}.division_code = typed.{_clean(fld.key)}")
     return f"SELECT typed.*, {', '.join(columns)} FROM typed {' '.join(joins)}"
 
@@ -322,31 +327,14 @@ def typing_sql(family: Family, present: set[str], unit_factors: dict[str, float]
 
 
 @cache
-def division_codes() -> pa.Table:
-    """The GB/T 2260 division codes a region field may carry, with the years each is valid (`division_code`,
-    `valid_from_year`, `valid_to_year`; empty: open): the current divisions in every year, the retired ones in the
-    years they were divisions."""
-    current = rows("ref_divisions")
-    retired = rows("ref_divisions_retired")
-    return pa.table({
-        "division_code": pa.array([r["division_code"] for r in current] + [r["division_code"] for r in retired], pa.string()),
-        "valid_from_year": pa.array([None] * len(current) + [int(r["valid_from_year"]) for r in retired], pa.int64()),
-        "valid_to_year": pa.array([None] * len(current) + [int(r["valid_to_year"]) for r in retired], pa.int64()),
-    })
-
-
-@cache
 def division_status() -> pa.Table:
-    """One row per GB/T 2260 code a region field may carry, for the division rules of `typing_sql` (register it as
-    `division_status`): `is_current`, valid in every year; `spans`, the years (`from_year`, `to_year`) in which a
-    retired code was a division; `years`, those spans as text for a message ("1980–2009")."""
-    codes: dict[str, dict] = {}
-    for r in sorted(division_codes().to_pylist(), key=lambda r: r["valid_from_year"] or 0):
+    """One row per GB/T 2260 code a region field may carry (ref_divisions, ref_divisions_retired), for the division
+    rules of `typing_sql` (register it as `division_status`): `is_current`, valid in every year; `spans`, the years
+    (`from_year`, `to_year`) in which a retired code was a division; `years`, those spans as text ("1980–2009")."""
+    codes: dict[str, dict] = {r["division_code"]: {"is_current": True, "spans": []} for r in rows("ref_divisions")}
+    for r in sorted(rows("ref_divisions_retired"), key=lambda r: int(r["valid_from_year"])):
         entry = codes.setdefault(r["division_code"], {"is_current": False, "spans": []})
-        if r["valid_from_year"] is None:
-            entry["is_current"] = True
-        else:
-            entry["spans"].append({"from_year": r["valid_from_year"], "to_year": r["valid_to_year"]})
+        entry["spans"].append({"from_year": int(r["valid_from_year"]), "to_year": int(r["valid_to_year"])})
     span = pa.struct([("from_year", pa.int64()), ("to_year", pa.int64())])
     return pa.table({
         "division_code": pa.array(list(codes), pa.string()),

@@ -266,12 +266,23 @@ def _run_results(target: Path) -> list[Mapping[str, Any]]:
         return []
 
 
+ERROR_STATUSES = ("fail", "error", "runtime error")  # a node dbt failed, in run_results.json
+
+
+def _failed(results: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [r for r in results if r.get("status") in ERROR_STATUSES]
+
+
+def _reported(checks: list[dg.AssetCheckResult]) -> set[str]:
+    """The unique ids of the failing tests these `dbt_tests` results name."""
+    return {test["unique_id"] for check in checks
+            for test in getattr(check.metadata["failed"], "value", check.metadata["failed"])}
+
+
 def reported_every_failure(results: list[Mapping[str, Any]], checks: list[dg.AssetCheckResult]) -> bool:
     """Whether dbt's failures are all failing data tests that these `dbt_tests` results report."""
-    failed = {r["unique_id"] for r in results if r.get("status") in ("fail", "error", "runtime error")}
-    reported = {test["unique_id"] for check in checks
-                for test in getattr(check.metadata["failed"], "value", check.metadata["failed"])}
-    return bool(failed) and failed <= reported
+    failed = {r["unique_id"] for r in _failed(results)}
+    return bool(failed) and failed <= _reported(checks)
 
 
 class DbtBuildFailed(Exception):
@@ -282,15 +293,11 @@ def unreported_failures(results: list[Mapping[str, Any]], manifest: Mapping[str,
                         checks: list[dg.AssetCheckResult]) -> list[str]:
     """One line per node dbt failed (a model or seed in error, a test failing or in error) that none of these
     `dbt_tests` results reports: e.g. a quarterly model's test in a run of every other model, or a model's SQL."""
-    reported = {test["unique_id"] for check in checks
-                for test in getattr(check.metadata["failed"], "value", check.metadata["failed"])}
-    lines = []
-    for result in results:
-        if result.get("status") not in ("fail", "error", "runtime error") or result["unique_id"] in reported:
-            continue
-        node = manifest["nodes"].get(result["unique_id"]) or {"name": result["unique_id"], "resource_type": "node"}
-        lines.append(f"{node['resource_type']} {_failure_line({**result, 'status': result['status'].split()[-1]}, node)}")
-    return lines
+    reported = _reported(checks)
+    nodes = manifest["nodes"]
+    return [f"{node['resource_type']} {_failure_line(result, node)}"
+            for result in _failed(results) if result["unique_id"] not in reported
+            for node in [nodes.get(result["unique_id"]) or {"name": result["unique_id"], "resource_type": "node"}]]
 
 
 def _failure_line(result: Mapping[str, Any], node: Mapping[str, Any]) -> str:
@@ -298,7 +305,8 @@ def _failure_line(result: Mapping[str, Any], node: Mapping[str, Any]) -> str:
     what = f"{rows} failing row{'s' if rows != 1 else ''}" if rows is not None else result["status"]
     message = (result.get("message") or "").strip().splitlines()
     # dbt's first line of the error, which can quote a delivered value: escaped and cut like any delivered text.
-    detail = f" ({excerpt(message[0], ERROR_EXCERPT_CHARS)})" if result["status"] == "error" and message else ""
+    errored = result["status"] in ("error", "runtime error")
+    detail = f" ({excerpt(message[0], ERROR_EXCERPT_CHARS)})" if errored and message else ""
     return f"{node['name']}: {what}{detail}"
 
 
@@ -400,8 +408,8 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings, tra
     yield from checks
     error = invocation.get_error()
     # Failing tests a `dbt_tests` check reported fail the step as blocking checks, naming the tests; any other
-    # failure (a model, a seed, a test no check reports, dbt stopping early) fails it as dbt's error. The quarterly
-    # models' tests have no check in a run of every other model: one of them failing fails the step as dbt's error.
+    # failed node (a model, a seed, a test no check reports, such as a quarterly model's in a run of every other
+    # model) fails it naming each node; dbt stopping before it wrote any result fails it as dbt's error.
     if error and not reported_every_failure(results, checks):
         failures = unreported_failures(results, manifest(), checks)
         if failures:
