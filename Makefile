@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 
 # The manifest is built ahead of time so the code location never parses dbt at load.
 $(MANIFEST): $(STAMP) $(DBT_SOURCES)
-	cd dbt_project && $(BIN)/dbt parse --quiet --profiles-dir . --project-dir .
+	cd dbt_project && NDC_DBT_DATABASE=build.duckdb $(BIN)/dbt parse --quiet --profiles-dir "$(CURDIR)/dbt_project" --project-dir "$(CURDIR)/dbt_project"
 	@touch $@
 
 manifest: $(MANIFEST)

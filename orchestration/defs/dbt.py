@@ -35,6 +35,7 @@ from orchestration.partitions import (
     record_rows_by_partition,
     run_years,
 )
+from orchestration.dbt_in_home import DATABASE_ENV, WORKDIR_ENV
 from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import DBT_PROJECT_DIR
 from warehouse.publish import PUBLISHED_SCHEMAS
@@ -68,8 +69,8 @@ def group_for(fqn: list[str], resource_type: str) -> str:
 
 # The one asset check per model that reports all of its dbt data tests (see NdcTranslator).
 DBT_TESTS_CHECK = "dbt_tests"
-FAILING_STATUSES = ("fail", "error", "warn")
-ERROR_EXCERPT_CHARS = 200  # how much of a failed node's error message a check or the run's report shows  # a data test's statuses in run_results.json other than pass/skipped
+FAILING_STATUSES = ("fail", "error", "warn")  # a data test's statuses in run_results.json other than pass/skipped
+ERROR_EXCERPT_CHARS = 200  # how much of a failed node's error message a check or the run's report shows
 
 
 class NdcTranslator(DagsterDbtTranslator):
@@ -175,6 +176,13 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def build_environment(settings) -> dict[str, str]:
+    """dbt's environment in a pipeline run: the settings, and the build database named relatively to the folder
+    `ndc-dbt` starts dbt in, so that the parse `make install` saved holds in every home."""
+    return {**settings.child_environment(), WORKDIR_ENV: str(settings.build_db.parent),
+            DATABASE_ENV: settings.build_db.name}
+
+
 def dbt_build_args(full_refresh: bool = False, engine_vars: Mapping[str, Any] | None = None) -> list[str]:
     """`dbt build` for a pipeline run. Unit tests check the models' logic on fixtures, not the data: they run in
     `make test` (tests/dbt/test_unit_tests.py), not in every nightly run. `engine_vars` are what a target other
@@ -211,9 +219,10 @@ PARTIAL_PARSE = "partial_parse.msgpack"
 def reusing_parse(cache: Path, target: Path) -> Iterator[None]:
     """Start dbt from the project as this home's last build parsed it, and keep what this build parsed.
 
-    dbt parses the whole project (3-8 s) whenever its saved parse was made with another profile, and the profile
-    names this home's build database. The project's own `target/partial_parse.msgpack`, which dagster-dbt copies
-    into every run, was made with the installer's home, so each home keeps its own. dbt itself decides whether a
+    Every home's runs name the build database alike (`build_environment`), so the project's own
+    `target/partial_parse.msgpack` from `make install`, which dagster-dbt copies into a run that brings none, holds
+    from a home's first run on. The home keeps what its last build parsed on top of that (models edited since the
+    install, files whose environment changed), so it is not read again in every run. dbt itself decides whether a
     saved parse still holds (same files, vars, profile and dbt version) and re-reads only what changed; a cache
     that is stale, torn or from another dbt costs one full parse, never a wrong build."""
     target.mkdir(parents=True, exist_ok=True)
@@ -454,7 +463,7 @@ def dbt_models() -> dg.AssetsDefinition:
             context.log.info(f"reporting years {first}-{last}: " + ("every year (full refresh)" if config.full_refresh
                              else "the incremental facts take only these years' filings"))
         args = dbt_build_args(config.full_refresh, _engine_vars(settings))
-        dbt_environment = {**settings.child_environment(),
+        dbt_environment = {**build_environment(settings),
                            **period_environment(config.full_refresh, dbt_period_vars(first, last))}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
@@ -486,7 +495,7 @@ def quarterly_models() -> dg.AssetsDefinition:
         context.log.info(f"quarters {', '.join(context.partition_keys)}: the quarterly models are rebuilt whole")
         args = dbt_build_args(config.full_refresh, _engine_vars(settings))
         # No year window: the quarterly models are tables, never restricted to some years.
-        dbt_environment = {**settings.child_environment(), **period_environment(config.full_refresh)}
+        dbt_environment = {**build_environment(settings), **period_environment(config.full_refresh)}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
         try:
@@ -524,7 +533,7 @@ def dbt_resource() -> DbtCliResource:
     return NdcDbtCli(
         project_dir=str(DBT_PROJECT_DIR),
         profiles_dir=str(DBT_PROJECT_DIR),
-        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+        dbt_executable=str(Path(sys.executable).parent / "ndc-dbt"),
     )
 
 
