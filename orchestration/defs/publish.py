@@ -64,9 +64,12 @@ def serving_duckdb_asset() -> dg.AssetsDefinition:
                                     constraints=constraints_from_manifest(manifest(), PUBLISHED_SCHEMAS))
         except PublicationShrinks as exc:
             raise _blocked(exc) from None
-        context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}")
+        how = (f"{result.changed_rows:,} rows inserted, updated or deleted in a copy of the served file"
+               if result.changed_rows is not None else f"the whole file written ({result.why_whole})")
+        context.log.info(f"published {len(result.tables)} tables ({result.rows} rows) to {result.path}: {how}")
         metadata = {"path": dg.MetadataValue.path(str(result.path)), "tables": _tables(result), "rows": result.rows,
-                    "dagster/row_count": result.rows}
+                    "dagster/row_count": result.rows, "publication": how,
+                    "rows_written": result.rows if result.changed_rows is None else result.changed_rows}
         docs = settings.dbt_docs / "index.html"  # `ndc docs` writes it: the models' documentation
         if docs.exists():
             metadata["dbt_docs"] = dg.MetadataValue.url(settings.docs_url(docs))  # served by `ndc docs --serve`
