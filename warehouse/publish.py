@@ -13,9 +13,11 @@ served file under the temporary name and, in the copy, inserts the new rows, upd
 the gone ones (matched by primary key, compared by a hash of every published column), then checks that every table
 of the copy holds what the build holds (row count and two order-free sums of the rows' hashes) before the rename.
 Keys are then checked only for the rows written, not for every row again: at national scale that check was most of
-the publication. A first publication, a changed table layout, more than MAX_CHANGED_FRACTION of the rows changed,
-or any error on the way publishes the whole file as described above, so the result is the same file content either
-way; `PublishResult.changed_rows` says which way it went.
+the publication. A table no foreign key references (a fact, a mart) with more than LEAF_REBUILD_FRACTION of its
+rows changed is dropped and filled in bulk inside the copy instead, which is cheaper per row beyond that share.
+A first publication, a changed table layout, more than MAX_CHANGED_FRACTION of the rows changed, or any error on
+the way publishes the whole file as described above, so the result is the same file content either way;
+`PublishResult.changed_rows` says which way it went.
 
 A publication that would empty a published table, or take away more than MAX_SHRINK_FRACTION of its rows, is
 refused unless the operator allows it (`ndc run --allow-shrink`): an empty or wrong NDC_HOME builds an empty
@@ -57,6 +59,10 @@ MAX_SHRINK_FRACTION = 0.5
 # Above this share of the published rows inserted, updated or deleted, the whole file is written instead: row by row
 # changes then cost more than copying every table afresh.
 MAX_CHANGED_FRACTION = 0.3
+# A table no foreign key references is written whole (dropped, created and filled in bulk) above this share of its
+# rows changed: DuckDB deletes and inserts rows one by one in each index, about ten times the cost per row of a
+# bulk insert (measured at national scale, docs/benchmark.md).
+LEAF_REBUILD_FRACTION = 0.05
 
 log = logging.getLogger(__name__)
 
@@ -270,8 +276,10 @@ class _Delta:
     schema: str
     name: str
     comment: str | None
+    declared: TableConstraints | None  # as the dbt project declares them
+    created_before: set[str]  # the tables of its schema created before it (a foreign key can name only those)
     kept: list[tuple[str, str, str | None]]
-    keys: TableConstraints
+    keys: TableConstraints  # on the kept columns
     rows: int  # in the build
     inserted: int = 0
     updated: int = 0
@@ -317,8 +325,9 @@ def _write_changes(con: duckdb.DuckDBPyConnection, plan: list, schemas: tuple[st
                    on_table: Callable[[int, int, PublishedTable], None] | None) -> tuple[int, list[PublishedTable]]:
     """Make the attached copy of the served file (`serving`) hold what the build holds by writing only the rows
     that differ. Raises WholeInstead when the layout differs or too much changed."""
-    deltas = [_Delta(schema, name, comment, *_columns(con, schema, name, declared), rows=0)
-              for schema, name, comment, declared in plan]
+    deltas = [_Delta(schema, name, comment, declared, {n for s, n, _, _ in plan[:i] if s == schema},
+                     *_columns(con, schema, name, declared), rows=0)
+              for i, (schema, name, comment, declared) in enumerate(plan)]
     _same_layout(con, deltas, schemas)
     for d in deltas:
         d.rows = con.execute(f"SELECT count(*) FROM {d.source}").fetchone()[0]
@@ -346,23 +355,40 @@ def _write_changes(con: duckdb.DuckDBPyConnection, plan: list, schemas: tuple[st
     changed = sum(d.inserted + d.updated + d.deleted for d in deltas)
     if changed > MAX_CHANGED_FRACTION * max(total, 1):
         raise WholeInstead(f"{changed:,} rows changed of {total:,}")
-    # New rows first, parents before children (a new fact may reference a new dimension member); then the changed
-    # rows (a fact moved to a new member, a member renamed: keys stay); then the gone rows, children first.
-    for d in deltas:
+    # A referenced table (a dimension) keeps its rows' keys: its new rows go in first, parents before children, its
+    # changed rows are updated in place, and its gone rows go last, children first. A table nothing references (a
+    # fact, a mart) has its changed and gone rows deleted, then its changed and new rows inserted, between the two:
+    # DuckDB updates a column with an index (a foreign key's) by deleting and inserting the row anyway, and much
+    # more slowly.
+    referenced = {(d.schema, fk.table) for d in deltas for fk in d.keys.foreign_keys}
+    parents = [d for d in deltas if (d.schema, d.name) in referenced]
+    leaves = [d for d in deltas if (d.schema, d.name) not in referenced]
+    for d in parents:
         if d.whole:
-            con.execute(f"DELETE FROM {d.target}")
-            con.execute(f"INSERT INTO {d.target} ({d.selected}) SELECT {d.selected} FROM {d.source}")
-        elif d.inserted:
-            con.execute(f"INSERT INTO {d.target} ({d.selected}) SELECT {', '.join(f'b.{ident(c)}' for c, _, _ in d.kept)} "
-                        f"FROM {d.source} b JOIN {d.delta} d ON {d.matches('b', 'd')} WHERE d.old_hash IS NULL")
-    for d in deltas:
+            raise WholeInstead(f"{d.schema}.{d.name} changed and has no primary key to match its rows by")
+        if d.inserted:
+            _insert(con, d, "d.old_hash IS NULL")
+    for d in parents:
         others = [c for c, _, _ in d.kept if c not in d.keys.primary_key and c not in d.unique_columns]
         if d.updated and others:
             con.execute(f"UPDATE {d.target} t SET {', '.join(f'{ident(c)} = b.{ident(c)}' for c in others)} "
                         f"FROM {d.source} b, {d.delta} d WHERE {d.matches('t', 'd')} AND {d.matches('b', 'd')} "
                         "AND d.old_hash IS NOT NULL AND d.new_hash IS NOT NULL")
-    for d in reversed(deltas):
-        if d.deleted and not d.whole:
+    for d in leaves:
+        if d.whole or d.inserted + d.updated + d.deleted > LEAF_REBUILD_FRACTION * d.rows:
+            # Dropped and created again as a whole publication creates it: a bulk insert checks keys far faster.
+            con.execute(f"DROP TABLE {d.target}")
+            con.execute(f"USE serving.{ident(d.schema)}")
+            _copy_table(con, d.schema, d.name, d.comment, d.declared, created=d.created_before)
+            con.execute("USE memory")
+            continue
+        if d.updated or d.deleted:
+            con.execute(f"DELETE FROM {d.target} t USING {d.delta} d WHERE {d.matches('t', 'd')} "
+                        "AND d.old_hash IS NOT NULL")
+        if d.updated or d.inserted:
+            _insert(con, d, "d.new_hash IS NOT NULL")
+    for d in reversed(parents):
+        if d.deleted:
             con.execute(f"DELETE FROM {d.target} t USING {d.delta} d WHERE {d.matches('t', 'd')} "
                         "AND d.new_hash IS NULL")
     tables = []
@@ -376,6 +402,12 @@ def _write_changes(con: duckdb.DuckDBPyConnection, plan: list, schemas: tuple[st
         if on_table:
             on_table(len(tables), len(deltas), tables[-1])
     return changed, tables
+
+
+def _insert(con: duckdb.DuckDBPyConnection, d: _Delta, which: str) -> None:
+    """Insert the build's rows of table `d` whose delta row satisfies `which` (over the delta, aliased d)."""
+    con.execute(f"INSERT INTO {d.target} ({d.selected}) SELECT {', '.join(f'b.{ident(c)}' for c, _, _ in d.kept)} "
+                f"FROM {d.source} b JOIN {d.delta} d ON {d.matches('b', 'd')} WHERE {which}")
 
 
 def _same_layout(con: duckdb.DuckDBPyConnection, deltas: list[_Delta], schemas: tuple[str, ...]) -> None:

@@ -217,3 +217,17 @@ def test_a_schema_no_longer_published_leaves_the_served_file(tmp_path: Path):
     assert result.changed_rows is None and "columns, types or keys" in result.why_whole
     with duckdb.connect(str(serving), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops'").fetchone() == (0,)
+
+
+def test_a_fact_with_many_changed_rows_is_written_whole_inside_the_copy(tmp_path: Path):
+    # A tenth of the filings corrected: more than LEAF_REBUILD_FRACTION of the table, so it is dropped and filled
+    # in bulk in the copy, while the members are left as they are.
+    build_db, serving, whole = tmp_path / "build.duckdb", tmp_path / "serving.duckdb", tmp_path / "whole.duckdb"
+    build_keyed(build_db, MEMBERS, FILINGS)
+    publish_duckdb(build_db, serving, constraints=KEYS)
+    filings = [(f, m, amount + 1 if i % 10 == 0 else amount) for i, (f, m, amount) in enumerate(FILINGS)]
+    build_keyed(build_db, MEMBERS, filings)
+    result = publish_duckdb(build_db, serving, constraints=KEYS)
+    assert result.changed_rows == 40 and result.why_whole == ""
+    publish_duckdb(build_db, whole, constraints=KEYS, changes_only=False)
+    assert served(serving) == served(whole)
