@@ -19,6 +19,9 @@ DATABASE_ENV = "NDC_DBT_DATABASE"  # the profile's DuckDB path; relative to the 
 def main() -> None:
     workdir = os.environ.get(WORKDIR_ENV)
     if workdir:
+        # A new home's first run can build before anything created its warehouse folder (the UI materializing
+        # only the dbt models, say).
+        os.makedirs(workdir, exist_ok=True)
         os.chdir(workdir)
     from dbt.cli.main import cli
 

@@ -100,6 +100,27 @@ def test_a_run_with_gates_imports_great_expectations_while_it_lands(tmp_path: Pa
     assert out == ["True", "True"]
 
 
+def test_ndc_dbt_builds_the_database_it_names_in_the_folder_it_is_given_creating_it(tmp_path: Path):
+    # How a pipeline run starts dbt (orchestration/dbt_in_home.py): in the home's warehouse folder, which a new
+    # home may not have yet, with the build database named relatively, as `make install` parsed the project.
+    import shutil
+
+    from orchestration.dbt_in_home import DATABASE_ENV, WORKDIR_ENV
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    warehouse, target = tmp_path / "home" / "warehouse", tmp_path / "target"
+    target.mkdir()
+    shutil.copyfile(DBT_PROJECT_DIR / "target" / "partial_parse.msgpack", target / "partial_parse.msgpack")
+    env = {**os.environ, WORKDIR_ENV: str(warehouse), DATABASE_ENV: "build.duckdb",
+           "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+           "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target), "NDC_HOME": str(tmp_path / "elsewhere")}
+    shown = subprocess.run([str(Path(sys.executable).parent / "ndc-dbt"), "show", "--inline", "select 1 as x"],
+                           env=env, capture_output=True, text=True, check=False)
+    assert shown.returncode == 0, shown.stdout[-3000:] + shown.stderr[-3000:]
+    assert (warehouse / "build.duckdb").is_file() and not (tmp_path / "elsewhere").exists()
+    assert "Unable to do partial parsing" not in (target / "dbt.log").read_text()
+
+
 def test_dbt_builds_start_without_asking_pypi_for_dbts_version(monkeypatch):
     # dagster-dbt runs `dbt --version` before the first build, and that command asks PyPI for the latest release:
     # 2.5 s online, two request timeouts offline. Our resource reads the installed version instead and spawns nothing.
