@@ -25,12 +25,20 @@ help:
 
 install: $(STAMP) $(MANIFEST)
 
+# uv installs from its cache alone when the cache already holds every package (a second clone, CI), and asks the
+# index only when it does not: asking makes uv fetch and build pyspark's source distribution again whenever the
+# index's validators change, 20-29 s where the cache alone takes about 1 s (docs/benchmark.md).
+UV_INSTALL = $(BIN)/uv pip install --quiet
+uv_install = $(UV_INSTALL) --offline $(1) 2>/dev/null || $(UV_INSTALL) $(1)
+DEV_EXTRAS := -e ".[dev]"
+SPARK_EXTRAS := -e ".[dev,spark]"
+
 # uv resolves and installs the pinned stack in seconds; pip only bootstraps it. Bytecode is compiled at install
 # so imports stay fast where PYTHONDONTWRITEBYTECODE is set (the code location's load time depends on it).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.5"
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev]"
+	$(call uv_install,--compile-bytecode --python $(BIN)/python $(DEV_EXTRAS))
 	@touch $@
 
 # The manifest is built ahead of time so the code location never parses dbt at load.
@@ -67,7 +75,7 @@ $(SPARK_STAMP): $(STAMP)
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	fi
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev,spark]"
+	$(call uv_install,--compile-bytecode --python $(BIN)/python $(SPARK_EXTRAS))
 	@touch $@
 
 # Apache Superset from PyPI, in its own environment (its pins clash with the pipeline's), for the BI test
@@ -80,7 +88,7 @@ BI_PACKAGES := "apache-superset==6.1.0" "duckdb-engine==0.17.0" "duckdb==1.5.6" 
 bi-client: $(BI_STAMP)
 $(BI_STAMP): $(STAMP)
 	@test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
-	$(BIN)/uv pip install --quiet --python $(BI_VENV)/bin/python $(BI_PACKAGES)
+	$(call uv_install,--python $(BI_VENV)/bin/python $(BI_PACKAGES))
 	@touch $@
 
 # Superset connects to each serving copy of a published sample, lists its tables with their comments and keys, and
