@@ -106,7 +106,7 @@ test: install browser spark bi-client
 DEV_PORT ?= 3000
 dev: install
 	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'freshness:\n  enabled: true\n' > $(DAGSTER_HOME)/dagster.yaml
+	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'freshness:\n  enabled: true\ntelemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 # dbt's documentation site, generated against the built warehouse ($(NDC_HOME)/docs/dbt/), then served.
