@@ -55,13 +55,16 @@ def run_seconds(run: subprocess.CompletedProcess[str]) -> float:
 def kill_runs(home: Path, env: dict[str, str], logs: Path, rng: random.Random, n: int, run_s: float,
               kills: list[tuple[float, str]], *args: str) -> None:
     """Start `ndc run` (with `args`) and SIGKILL it, `n` times: the i-th kill comes at a random moment of the i-th of
-    `n` equal slices of 5-90% of `run_s`. A run that ends before its kill is not counted and its slice is drawn again
-    (the next run has less to do)."""
+    `n` equal slices of 5-90% of `run_s`. A run that ends before its kill (`run_s` measured on a busier machine) is
+    not counted and is tried again, killed at half the moment drawn before, and as a full refresh: the run that
+    ended published everything, so a plain run would find nothing new and end at once."""
     for i in range(n):
-        for _ in range(3):
+        retry: tuple[str, ...] = ()
+        for attempt in range(3):
             log = logs / f"run-{len(list(logs.glob('run-*.log'))) + 1}.log"
-            process = start_run(home, env, log, *args)
-            delay = (0.05 + 0.85 * (i + rng.random()) / n) * run_s
+            process = start_run(home, env, log, *args, *retry)
+            delay = (0.05 + 0.85 * (i + rng.random()) / n) * run_s * 0.5 ** attempt
+            retry = () if "--full-refresh" in args else ("--full-refresh",)
             try:
                 process.wait(timeout=delay)
                 continue
