@@ -121,3 +121,24 @@ def test_a_home_whose_path_holds_quotes_lands_and_is_read(tmp_path: Path, report
         assert con.execute("SELECT count(*) FROM raw.ingest_accounting").fetchone()[0] >= 1
     finally:
         con.close()
+
+
+def test_refreshing_the_raw_views_with_nothing_new_leaves_the_build_database_untouched(tmp_path: Path, reports, write):
+    """A landing that found nothing new must not write the build database: `ndc run` takes a changed file for a
+    changed build and rebuilds (orchestration/fingerprint.py)."""
+    store, build = RawStore(tmp_path / "raw"), tmp_path / "build.duckdb"
+    write(reports.head(6), "110000_20230315.csv")
+    land_file_drops(tmp_path / "landing", store, "enterprise")
+
+    def refresh() -> tuple[int, int, bytes]:
+        with duckdb.connect(str(build)) as con:
+            refresh_raw_schema(con, store)
+        return build.stat().st_size, build.stat().st_mtime_ns, build.read_bytes()
+
+    first = refresh()
+    assert refresh() == first
+    write(reports.tail(6), "320000_20230315.csv")  # a new delivery: its view reads one more file
+    land_file_drops(tmp_path / "landing", store, "enterprise")
+    refresh()
+    with duckdb.connect(str(build), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.enterprise_files").fetchone()[0] == 12
