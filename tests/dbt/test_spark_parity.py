@@ -80,6 +80,9 @@ def test_spark_builds_the_same_warehouse(published_sample: PublishedSample, serv
     shutil.rmtree(home / "dagster")
     service_instance.install(home / "dagster")
 
+    # The JVM's temporary folder (java.io.tmpdir, /tmp on Linux), where Hive made a session folder per run.
+    jvm_tmp = Path("/tmp")
+    hive_folders = set(jvm_tmp.glob("*_resources"))
     with throwaway_database() as postgres:
         started = time.perf_counter()
         # A run this short spends much of the JVM's CPU compiling: with the client compiler alone the JVM does the
@@ -93,6 +96,7 @@ def test_spark_builds_the_same_warehouse(published_sample: PublishedSample, serv
         assert result.returncode == 0, result.stdout + result.stderr[-5000:]
         print(f"NDC_DBT_TARGET=spark ndc run on the sample: {seconds:.0f} s; {result.stdout.splitlines()[-3:]}")
         assert "PUBLISHED" in result.stdout
+        assert set(jvm_tmp.glob("*_resources")) == hive_folders, "the Spark run left a folder in /tmp"
         with psycopg.connect(postgres) as con:
             spark_in_postgres = {t for (t,) in con.execute(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'analytics'")}
