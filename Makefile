@@ -106,7 +106,7 @@ test: install browser spark bi-client
 DEV_PORT ?= 3000
 dev: install
 	@mkdir -p $(DAGSTER_HOME)
-	@test -f $(DAGSTER_HOME)/dagster.yaml || printf 'freshness:\n  enabled: true\ntelemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
+	@$(BIN)/python -c "import pathlib, sys; from orchestration.freshness import enable_in_instance; enable_in_instance(pathlib.Path(sys.argv[1]))" "$(DAGSTER_HOME)"
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 # dbt's documentation site, generated against the built warehouse ($(NDC_HOME)/docs/dbt/), then served.

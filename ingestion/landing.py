@@ -507,9 +507,7 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
     A family or channel with nothing landed yet gets an empty view with the contract's types, so the models
     downstream build and publish what there is. Returns the row count behind each view.
     """
-    if not con.execute("SELECT 1 FROM duckdb_schemas() WHERE database_name = current_database() "
-                       "AND schema_name = 'raw'").fetchall():
-        con.execute("CREATE SCHEMA raw")
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     counts: dict[str, int] = {}
     for name in families:
         family = FAMILIES[name]

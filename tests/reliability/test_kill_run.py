@@ -59,12 +59,11 @@ def kill_runs(home: Path, env: dict[str, str], logs: Path, rng: random.Random, n
     not counted and is tried again, killed at half the moment drawn before, and as a full refresh: the run that
     ended published everything, so a plain run would find nothing new and end at once."""
     for i in range(n):
-        retry: tuple[str, ...] = ()
         for attempt in range(3):
             log = logs / f"run-{len(list(logs.glob('run-*.log'))) + 1}.log"
-            process = start_run(home, env, log, *args, *retry)
+            rebuild = ("--full-refresh",) if attempt and "--full-refresh" not in args else ()
+            process = start_run(home, env, log, *args, *rebuild)
             delay = (0.05 + 0.85 * (i + rng.random()) / n) * run_s * 0.5 ** attempt
-            retry = () if "--full-refresh" in args else ("--full-refresh",)
             try:
                 process.wait(timeout=delay)
                 continue
