@@ -488,7 +488,7 @@ def _with_lineage(table: pa.Table, channel: str, source: str, sha: str, loaded_a
 @cache
 def _duckdb_types(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
     """(column, DuckDB type) of each field of `schema`; asked for the same few contract schemas again and again."""
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": "1"})
     try:
         con.register("empty", schema.empty_table())
         return tuple(con.execute("SELECT column_name, column_type FROM (DESCRIBE empty)").fetchall())
