@@ -37,6 +37,7 @@ from orchestration.partitions import (
 )
 from orchestration.dbt_in_home import DATABASE_ENV, WORKDIR_ENV
 from orchestration.resources import NdcResource, RunLockResource
+from orchestration.seeds import mark_loaded, seed_fingerprints, seeds_unchanged, unmark
 from orchestration.settings import DBT_PROJECT_DIR
 from warehouse.publish import PUBLISHED_SCHEMAS
 
@@ -183,11 +184,14 @@ def build_environment(settings) -> dict[str, str]:
             DATABASE_ENV: settings.build_db.name}
 
 
-def dbt_build_args(full_refresh: bool = False, engine_vars: Mapping[str, Any] | None = None) -> list[str]:
+def dbt_build_args(full_refresh: bool = False, engine_vars: Mapping[str, Any] | None = None,
+                   skip_seeds: bool = False) -> list[str]:
     """`dbt build` for a pipeline run. Unit tests check the models' logic on fixtures, not the data: they run in
     `make test` (tests/dbt/test_unit_tests.py), not in every nightly run. `engine_vars` are what a target other
-    than DuckDB needs (the raw locations on Spark)."""
-    args = ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
+    than DuckDB needs (the raw locations on Spark). `skip_seeds`: the build database holds the seeds as they are
+    (orchestration/seeds.py); their tests still run."""
+    args = ["build", "--exclude-resource-type", "unit_test", *(["seed"] if skip_seeds else []),
+            *(["--full-refresh"] if full_refresh else [])]
     if engine_vars:
         args += ["--vars", json.dumps(dict(engine_vars), sort_keys=True)]
     return args
@@ -462,16 +466,26 @@ def dbt_models() -> dg.AssetsDefinition:
         if first:
             context.log.info(f"reporting years {first}-{last}: " + ("every year (full refresh)" if config.full_refresh
                              else "the incremental facts take only these years' filings"))
-        args = dbt_build_args(config.full_refresh, _engine_vars(settings))
+        # The reference seeds are loaded again only when they changed, in a build of every node on DuckDB.
+        seeds = {} if settings.builds_on_spark else seed_fingerprints(manifest())
+        reuse_seeds = (not context.is_subset and not config.full_refresh
+                       and seeds_unchanged(settings.build_db, seeds))
+        if seeds and not reuse_seeds:
+            unmark(settings.build_db, seeds)
+        args = dbt_build_args(config.full_refresh, _engine_vars(settings), skip_seeds=reuse_seeds)
         dbt_environment = {**build_environment(settings),
                            **period_environment(config.full_refresh, dbt_period_vars(first, last))}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
+        if reuse_seeds:
+            context.log.info(f"the {len(seeds)} reference seeds are as the build database holds them: not loaded again")
         try:
             # Every model built (not a selection from the UI): the quarterly ones too, in the same `dbt build`.
             yield from _build(context, dbt, settings, translator, args, dbt_environment, target, by_quarter=False,
                               quarterly_too=not context.is_subset)
         finally:
+            if seeds and not reuse_seeds:
+                mark_loaded(settings.build_db, seeds, _run_results(target))
             prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
         if settings.builds_on_spark:
             _import_from_spark(context, settings)
