@@ -7,6 +7,7 @@ facts), and `dbt_quarterly_models`, the models tagged `quarterly` in dbt, partit
 
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,7 +24,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from packaging.version import Version
 
 from ingestion.durable import temporary_beside
-from ingestion.escaping import excerpt
+from ingestion.escaping import excerpt, printable
 from ingestion.landing import RawStore
 from orchestration.partitions import (
     QUARTER_TO_YEAR,
@@ -36,6 +37,7 @@ from orchestration.partitions import (
     run_years,
 )
 from orchestration.dbt_in_home import DATABASE_ENV, WORKDIR_ENV
+from orchestration.environment import CORRUPT, DISK_FULL, NOT_WRITABLE
 from orchestration.resources import NdcResource, RunLockResource
 from orchestration.seeds import mark_loaded, seed_fingerprints, seeds_unchanged, unmark
 from orchestration.settings import DBT_PROJECT_DIR
@@ -50,7 +52,7 @@ QUARTERLY_TAG = "quarterly"
 EVERY_NODE = "fqn:*"
 OWNERS = ["team:data-platform"]
 # How many runs' dbt folders ($NDC_HOME/dbt/runs/<run id>) are kept: each holds about 12 MB (compiled SQL, results,
-# dbt's debug log), which a nightly schedule would otherwise pile up.
+# dbt's log), which a nightly schedule would otherwise pile up.
 DBT_RUNS_KEPT = 14
 # The asset group of each folder under models/ (and of seeds), i.e. the layer a reader sees in the graph. The
 # reference seeds are sources like the landed filings, so they sit in `raw`; the delivery accounting in `quality`.
@@ -313,14 +315,33 @@ def unreported_failures(results: list[Mapping[str, Any]], manifest: Mapping[str,
             for node in [nodes.get(result["unique_id"]) or {"name": result["unique_id"], "resource_type": "node"}]]
 
 
+# The line dbt puts before a node's error ("Runtime Error in model ingest_accounting (models/ops/….sql)"): it names
+# the node, which the report's line names already; the error itself is on the next line.
+DBT_ERROR_HEADER = re.compile(r"(Runtime|Database|Compilation|Parsing) Error in \w+ \S+ \(.*\)")
+
+
 def _failure_line(result: Mapping[str, Any], node: Mapping[str, Any]) -> str:
     rows = result.get("failures")
     what = f"{rows} failing row{'s' if rows != 1 else ''}" if rows is not None else result["status"]
-    message = (result.get("message") or "").strip().splitlines()
-    # dbt's first line of the error, which can quote a delivered value: escaped and cut like any delivered text.
+    message = [line.strip() for line in (result.get("message") or "").splitlines() if line.strip()]
+    if len(message) > 1 and DBT_ERROR_HEADER.fullmatch(message[0]):
+        message = message[1:]
+    # The first line of the error (a full disk says so there), which can quote a delivered value: escaped and cut
+    # like any delivered text.
     errored = result["status"] in ("error", "runtime error")
     detail = f" ({excerpt(message[0], ERROR_EXCERPT_CHARS)})" if errored and message else ""
     return f"{node['name']}: {what}{detail}"
+
+
+def machine_failure(results: list[Mapping[str, Any]]) -> str | None:
+    """The whole line of a failed node's error that says the machine failed (a full disk, a file it cannot write, a
+    corrupt database), escaped: the report's lines cut each error, and `ndc run` tells such a failure apart from the
+    data's by this wording and the file it names (orchestration/environment.py)."""
+    for result in _failed(results):
+        for line in (result.get("message") or "").splitlines():
+            if any(wording in line for wording in (*DISK_FULL, *NOT_WRITABLE, *CORRUPT)):
+                return printable(line.strip())
+    return None
 
 
 def dbt_test_results(results: list[Mapping[str, Any]], translator: NdcTranslator, manifest: Mapping[str, Any],
@@ -426,8 +447,10 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings, tra
     if error and not reported_every_failure(results, checks):
         failures = unreported_failures(results, manifest(), checks)
         if failures:
+            machine = machine_failure(results)
             raise DbtBuildFailed(f"dbt build failed ({len(failures)} node{'s' if len(failures) != 1 else ''}; "
-                                 f"its log: {target / 'dbt.log'}):\n" + "\n".join(failures)) from error
+                                 f"its log: {target / 'dbt.log'}):\n" + "\n".join(failures)
+                                 + (f"\nthe machine, not the data: {machine}" if machine else "")) from error
         raise error
 
 

@@ -6,10 +6,19 @@ it (they are `dbt_quarterly_models`' assets), so a failing quarterly test reache
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
-from orchestration.defs.dbt import DBT_TESTS_CHECK, manifest, reported_every_failure, unreported_failures
+from orchestration.defs.dbt import (
+    DBT_TESTS_CHECK,
+    machine_failure,
+    manifest,
+    reported_every_failure,
+    unreported_failures,
+)
+from orchestration.environment import diagnose
 
 
 def _node(resource_type: str, attached_to: str) -> str:
@@ -52,3 +61,22 @@ def test_an_error_message_quoting_delivered_text_is_escaped_and_cut(failures):
     assert "\x1b" not in model_line and "\n" not in model_line
     assert "string '\\x1b[2Jrm -rf" in model_line, "the escape sequence is shown escaped"
     assert "INFO all fine" not in model_line, "only the error's first line is shown: no forged line follows"
+
+
+def test_a_models_error_is_shown_without_dbts_header_and_a_full_disk_is_named_whole():
+    """dbt's message for a model's error starts with a line naming the model again; the report shows the error
+    itself. A full disk's line is kept whole as well (the report's lines are cut at 200 characters), so that
+    `ndc run` can tell the machine's failure from the data's."""
+    wal = "/srv/" + "a-long-folder-name/" * 12 + "ndc/warehouse/build.duckdb.wal"
+    disk_full = f'TransactionContext Error: Failed to commit: Could not write file "{wal}": No space left on device'
+    results = [{"unique_id": _node("model", "mart_zone_evaluation"), "status": "error", "failures": None,
+                "message": "Runtime Error in model mart_zone_evaluation (models/marts/mart_zone_evaluation.sql)\n"
+                           f"  {disk_full}"}]
+    (line,) = unreported_failures(results, manifest(), [])
+    assert line.startswith("model mart_zone_evaluation: error (TransactionContext Error: Failed to commit")
+    assert "No space left on device" not in line, "the report's line is cut"
+    assert machine_failure(results) == disk_full
+    failure = diagnose("\n".join([line, f"the machine, not the data: {machine_failure(results)}"]), Path("/srv"))
+    assert failure and failure.what == f"the disk is full writing {wal} (No space left on device)"
+    data_error = [{**results[0], "message": "Runtime Error in model m (models/m.sql)\n  Conversion Error: no INT32"}]
+    assert machine_failure(data_error) is None
