@@ -9,7 +9,8 @@ they use are in `tests/support.py`.
   filing ids (a published-model gate) and a landed record gone from raw (the reconciliation gate).
 - `corrected_sample`: a copy of it after a later revision of a 2022 report arrived in a 2024 province-day file
   (and a killed publication left its temporary file), then a backfill of 2023 with `--quiet` (which must leave
-  2022 alone, clean up and print nothing on stderr) and one of 2022 (which must take the correction).
+  2022 alone, clean up and print nothing on stderr) and one of 2022 (which must take the correction), both with
+  dbt's log file at debug.
 
 A scenario's home is never changed by a test: a test that needs to change one works on a copy.
 """
@@ -185,9 +186,10 @@ def _corrected(published_sample: PublishedSample, folder: Path) -> CorrectedYear
     leftover = home / "warehouse" / ".serving.duckdb.0123456789abcdef.tmp"
     leftover.write_bytes(b"half a serving file")
     leftover.with_name(leftover.name + ".wal").write_bytes(b"and its log")
-    other_year = run_ndc(home, "run", "--years", "2023", "--quiet")  # quiet: its stderr must stay empty
+    debug = {"DBT_LOG_LEVEL_FILE": "debug"}  # dbt's own variable: its log file says how it parsed the project
+    other_year = run_ndc(home, "run", "--years", "2023", "--quiet", env=debug)  # quiet: its stderr must stay empty
     after_other = _fact_revision(home, record["filing_id"]) if other_year.returncode == 0 else -1
     warehouse = sorted(p.name for p in (home / "warehouse").iterdir())
-    backfill = run_ndc(home, "run", "--years", "2022")
+    backfill = run_ndc(home, "run", "--years", "2022", env=debug)
     return CorrectedYear(home, record["filing_id"], record["uscc"], record["revision"], corrected["revision"],
                          other_year, after_other, backfill, facts, warehouse)

@@ -226,6 +226,7 @@ def test_no_run_in_a_home_parses_the_dbt_project_again(corrected_sample: Correct
     # The home is a copy of another, its build database at another path, and runs over 2023, then over 2022. Both
     # start from a saved parse (the first from the one `make install` left in the project): dbt starts beside the
     # build database, which the profile names relatively, so every home's profile reads alike.
+    # Both runs logged at debug (DBT_LOG_LEVEL_FILE=debug in their environment), where dbt says how it parsed.
     logs = sorted((corrected_sample.home / "dbt" / "runs").glob("*/dbt.log"), key=lambda p: p.stat().st_mtime)
     for log in logs[-2:]:
         text = log.read_text()
@@ -417,6 +418,17 @@ def test_ndc_run_materializes_every_quarter_of_the_quarterly_models_with_its_own
     assert counted[("analytics/fct_quarterly_report", "2019-Q1")] == 0
 
 
+def test_dbt_logs_at_info_unless_asked_for_debug(published_sample: PublishedSample, corrected_sample: CorrectedYear):
+    """dbt's log file of a run holds each node's outcome, not each statement: at debug it cost about a CPU-second
+    of every build. DBT_LOG_LEVEL_FILE=debug (dbt's own variable) in the run's environment brings debug back."""
+    (log,) = (published_sample.home / "dbt" / "runs").glob("*/dbt.log")
+    levels = {json.loads(line)["info"]["level"] for line in log.read_text(encoding="utf-8").splitlines()}
+    assert "debug" not in levels and "info" in levels
+    assert "model.ndc.fct_enterprise_annual" in log.read_text(encoding="utf-8")
+    newest = max((corrected_sample.home / "dbt" / "runs").glob("*/dbt.log"), key=lambda p: p.stat().st_mtime)
+    assert '"level": "debug"' in newest.read_text(encoding="utf-8")
+
+
 def test_ndc_run_invokes_dbt_once_with_the_quarterly_models(published_sample: PublishedSample):
     """One `ndc run` is one `dbt build`, the quarterly models and their tests in it: each dbt invocation costs its
     start-up, parse and connection (seconds), and the test suite runs the pipeline about 25 times."""
@@ -425,11 +437,10 @@ def test_ndc_run_invokes_dbt_once_with_the_quarterly_models(published_sample: Pu
     runs = published_sample.settings.dbt_runs
     folder = runs / record.dagster_run.run_id
     assert sorted(runs.rglob("dbt.log")) == [folder / "dbt.log"]
-    log = (folder / "dbt.log").read_text(encoding="utf-8")
-    (command,) = {line.split('"invocation_command": "')[1].split('"')[0]
-                  for line in log.splitlines() if '"invocation_command": "' in line}
+    results = json.loads((folder / "run_results.json").read_bytes())
+    command = results["args"]["invocation_command"]
     assert command.startswith("dbt build ") and "tag:quarterly" not in command, command
-    built = {r["unique_id"] for r in json.loads((folder / "run_results.json").read_bytes())["results"]}
+    built = {r["unique_id"] for r in results["results"]}
     assert {f"model.ndc.{key.split('/')[1]}" for key in QUARTERLY_MODELS} <= built
     assert "model.ndc.fct_enterprise_annual" in built
     assert any(t.startswith("test.ndc.") and "quarterly" in t for t in built)
