@@ -506,9 +506,9 @@ def dbt_models() -> dg.AssetsDefinition:
             # Every model built (not a selection from the UI): the quarterly ones too, in the same `dbt build`.
             yield from _build(context, dbt, settings, translator, args, dbt_environment, target, by_quarter=False,
                               quarterly_too=not context.is_subset)
-        finally:
-            if seeds and not reuse_seeds:
+            if seeds and not reuse_seeds:  # after a failed build the next one loads them again
                 mark_loaded(settings.build_db, seeds, _run_results(target))
+        finally:
             prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
         if settings.builds_on_spark:
             _import_from_spark(context, settings)
