@@ -41,16 +41,19 @@ def seed_fingerprints(manifest: Mapping[str, Any]) -> dict[str, tuple[str, str, 
     return seeds
 
 
+def _marks(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """(schema, table) -> comment of every table of the build database that carries a seed's mark."""
+    rows = con.execute("SELECT schema_name, table_name, comment FROM duckdb_tables() "
+                       f"WHERE database_name = current_database() AND starts_with(comment, {literal(MARK)})")
+    return {(schema, table): comment for schema, table, comment in rows.fetchall()}
+
+
 def seeds_unchanged(build_db: Path, fingerprints: Mapping[str, tuple[str, str, str]]) -> bool:
     """True when the build database holds every seed table, each marked with the fingerprint it would load now."""
     if not fingerprints or not build_db.is_file():
         return False
-    schemas = sorted({schema for schema, _, _ in fingerprints.values()})
     with duckdb.connect(str(build_db), read_only=True, config={"threads": "1"}) as con:
-        marks = {(schema, table): comment for schema, table, comment in con.execute(
-            "SELECT schema_name, table_name, comment FROM duckdb_tables() "
-            f"WHERE database_name = current_database() AND schema_name IN ({', '.join(map(literal, schemas))})"
-        ).fetchall()}
+        marks = _marks(con)
     return all(marks.get((schema, table)) == MARK + digest for schema, table, digest in fingerprints.values())
 
 
@@ -59,10 +62,9 @@ def unmark(build_db: Path, fingerprints: Mapping[str, tuple[str, str, str]]) -> 
     if not fingerprints or not build_db.is_file():
         return
     with duckdb.connect(str(build_db), config={"threads": "1"}) as con:
-        tables = set(con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
-                                 "WHERE database_name = current_database() AND comment LIKE 'ndc seed %'").fetchall())
+        marked = _marks(con)
         for schema, table, _ in fingerprints.values():
-            if (schema, table) in tables:
+            if (schema, table) in marked:
                 con.execute(f"COMMENT ON TABLE {ident(schema)}.{ident(table)} IS NULL")
 
 
