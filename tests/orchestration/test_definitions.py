@@ -121,6 +121,67 @@ def test_ndc_dbt_builds_the_database_it_names_in_the_folder_it_is_given_creating
     assert "Unable to do partial parsing" not in (target / "dbt.log").read_text()
 
 
+# dbt's event manager with two JSON logs, as in a pipeline run (stdout for Dagster, the run's dbt.log), the second at
+# the level given; it fires three debug events and one info event before and after `drop_unlogged_events`, and
+# prints how many events reached each log's formatting and how many lines each log wrote.
+EVENTS_SCRIPT = """
+import io, json, sys
+from dbt.adapters.events.types import SQLQuery
+from dbt.events.types import ConcurrencyLine
+from dbt.tracking import track_behavior_change_warn
+from dbt_common.events.base_types import EventLevel
+from dbt_common.events.event_manager_client import (add_callback_to_manager, add_logger_to_manager,
+                                                    cleanup_event_logger, get_event_manager)
+from dbt_common.events.functions import env_scrubber, fire_event
+from dbt_common.events.logger import LineFormat, LoggerConfig
+from orchestration.dbt_in_home import drop_unlogged_events
+
+cleanup_event_logger()  # dbt-common's default log to stdout
+streams = {"stdout": io.StringIO(), "file": io.StringIO()}
+for name, level in (("stdout", "info"), ("file", sys.argv[1])):
+    add_logger_to_manager(LoggerConfig(name=name, level=EventLevel(level), line_format=LineFormat.Json,
+                                       scrubber=env_scrubber, output_stream=streams[name]))
+add_callback_to_manager(track_behavior_change_warn)
+formatted = {"stdout": 0, "file": 0}
+for logger, name in zip(get_event_manager().loggers, streams, strict=True):
+    def counted(msg, write=logger.write_line, name=name):
+        formatted[name] += 1
+        write(msg)
+    logger.write_line = counted
+
+def fire_all():
+    for n in range(3):
+        fire_event(SQLQuery(conn_name="main", sql=f"select {n}", node_info={}))
+    fire_event(ConcurrencyLine(num_threads=1, target_name="duckdb"))
+    return [dict(formatted), {name: len(s.getvalue().splitlines()) for name, s in streams.items()}]
+
+before = fire_all()
+drop_unlogged_events()
+print(json.dumps([before, fire_all()]))
+"""
+
+
+def _events_reaching_the_logs(file_level: str) -> list:
+    done = subprocess.run([sys.executable, "-c", EVENTS_SCRIPT, file_level], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_dbt_skips_the_debug_events_no_log_writes_and_the_logs_keep_every_line():
+    before, after = _events_reaching_the_logs("info")
+    # Without the change dbt formats all four events for each log, and the logs keep only the info line.
+    assert before == [{"stdout": 4, "file": 4}, {"stdout": 1, "file": 1}]
+    # With it, the debug events stop before formatting, and each log has written one more line: the same.
+    assert after == [{"stdout": 5, "file": 5}, {"stdout": 2, "file": 2}]
+
+
+def test_dbt_writes_every_debug_event_when_a_log_is_at_debug():
+    before, after = _events_reaching_the_logs("debug")
+    assert before == [{"stdout": 4, "file": 4}, {"stdout": 1, "file": 4}]
+    assert after == [{"stdout": 8, "file": 8}, {"stdout": 2, "file": 8}]
+
+
 def test_dbt_builds_start_without_asking_pypi_for_dbts_version(monkeypatch):
     # dagster-dbt runs `dbt --version` before the first build, and that command asks PyPI for the latest release:
     # 2.5 s online, two request timeouts offline. Our resource reads the installed version instead and spawns nothing.
