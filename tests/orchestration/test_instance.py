@@ -48,3 +48,23 @@ def test_an_instance_configured_otherwise_is_opened_as_configured(tmp_path: Path
         assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
         assert dg.materialize([one_number], instance=instance).success
     assert list(logs.glob("*.db"))
+
+
+def test_the_pooled_log_reads_the_index_files_schema_once_per_table(tmp_path: Path, monkeypatch):
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    asked: list[str] = []
+    read_schema = SqliteEventLogStorage.has_table
+
+    def counted(self, table_name: str) -> bool:
+        asked.append(table_name)
+        return read_schema(self, table_name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counted)
+    with open_instance(tmp_path) as instance:
+        for _ in range(3):
+            assert dg.materialize([one_number, one_is_positive], instance=instance).success
+        assert instance.event_log_storage.supports_asset_checks
+        assert instance.get_latest_asset_check_evaluation_record(one_is_positive.check_key) is not None
+    # Dagster asks before every asset-check and tagged event; the file is read once for each table it has.
+    assert asked and len(asked) == len(set(asked)), asked
