@@ -147,11 +147,11 @@ def test_superset_draws_a_chart_of_a_mart_in_headless_chromium(superset, databas
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 800})
-            page.goto(f"{superset.base}/login/")
-            page.fill("#username", ADMIN["username"])
-            page.fill("#password", ADMIN["password"])
-            page.keyboard.press("Enter")
-            page.wait_for_url("**/superset/welcome/**", timeout=120_000)
+            # The login form posted from the browser's own context, which keeps the session cookie. Submitting it
+            # on the login page raced: the page sends its event log as it unloads, and when the server answered
+            # that request last, its anonymous session cookie replaced the logged-in one.
+            logged_in = page.request.post(f"{superset.base}/login/", form=ADMIN, timeout=120_000)
+            assert logged_in.ok and "/superset/welcome/" in logged_in.url, logged_in.url
             page.goto(f"{superset.base}/superset/slice/{chart_id}/?standalone=true")
             canvas = page.wait_for_selector(".chart-container canvas", timeout=120_000)
             page.wait_for_timeout(1500)  # the pie's opening animation
