@@ -17,6 +17,7 @@ from pathlib import Path
 DISK_FULL = ("No space left on device", "File too large", "Disk quota exceeded", "database or disk is full")
 NOT_WRITABLE = ("Read-only file system", "Permission denied", "attempt to write a readonly database")
 CORRUPT = ("not a valid DuckDB database file", "Corrupt database file", "file is not a database")
+WORDING = (("disk", DISK_FULL), ("writable", NOT_WRITABLE), ("corrupt", CORRUPT))
 _QUOTED_PATH = re.compile(r"""["'](/[^"'\n]+)["']""")
 
 
@@ -29,9 +30,14 @@ class EnvironmentFailure:
         return f"ndc run: {self.what}: {self.todo}"
 
 
+def names_a_machine_failure(text: str) -> bool:
+    """Whether `text` holds the wording of any environment failure that `diagnose` recognises."""
+    return any(w in text for _, wording in WORDING for w in wording)
+
+
 def diagnose(text: str, home: Path) -> EnvironmentFailure | None:
     """The environment failure that `text` (error messages of a run) reports, or None if it reports none."""
-    for kind, wording in (("disk", DISK_FULL), ("writable", NOT_WRITABLE), ("corrupt", CORRUPT)):
+    for kind, wording in WORDING:
         found = next((w for w in wording if w in text), None)
         if found is None:
             continue

@@ -37,7 +37,7 @@ from orchestration.partitions import (
     run_years,
 )
 from orchestration.dbt_in_home import DATABASE_ENV, WORKDIR_ENV
-from orchestration.environment import CORRUPT, DISK_FULL, NOT_WRITABLE
+from orchestration.environment import names_a_machine_failure
 from orchestration.resources import NdcResource, RunLockResource
 from orchestration.seeds import mark_loaded, seed_fingerprints, seeds_unchanged, unmark
 from orchestration.settings import DBT_PROJECT_DIR
@@ -339,7 +339,7 @@ def machine_failure(results: list[Mapping[str, Any]]) -> str | None:
     data's by this wording and the file it names (orchestration/environment.py)."""
     for result in _failed(results):
         for line in (result.get("message") or "").splitlines():
-            if any(wording in line for wording in (*DISK_FULL, *NOT_WRITABLE, *CORRUPT)):
+            if names_a_machine_failure(line):
                 return printable(line.strip())
     return None
 
