@@ -38,3 +38,12 @@ def test_the_gates_connection_and_dbts_environment_share_the_limit(tmp_path: Pat
             session.source.get_engine().connect() as con:
         assert con.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == "488.2 MiB"
     assert settings.child_environment()["NDC_DUCKDB_MEMORY_LIMIT"] == "512MB"
+
+
+def test_the_profile_falls_back_to_the_pipelines_default_limit():
+    """dbt run by hand (and `make install`'s saved parse) reads the profile's fallback; a pipeline run passes the
+    settings' default. They must agree, or every run's profile differs from the saved parse's and dbt parses again."""
+    from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
+
+    profile = (DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
+    assert f"env_var('{MEMORY_LIMIT_ENV}', '{DEFAULT_MEMORY_LIMIT}')" in profile
