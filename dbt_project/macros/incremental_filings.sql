@@ -4,6 +4,7 @@
 
 {#- The configuration every filing fact shares: incremental on filing_id, failing loudly when its columns change
     (run with --full-refresh then), and dropping the filings no longer delivered. Use: config(**filing_fact_config(..)) -#}
+{#- `filings_model`: the model whose filings the fact holds, or none for no withdrawal hook. -#}
 {% macro filing_fact_config(filings_model) -%}
     {%- if target.type == 'spark' and env_var('NDC_SPARK_FILE_FORMAT', 'parquet') not in ('delta', 'iceberg', 'hudi') -%}
         {#- Spark can merge, and delete from, only a table format with row-level changes (Delta, Iceberg, Hudi).
@@ -15,7 +16,7 @@
         'unique_key': 'filing_id',
         'incremental_strategy': filing_fact_strategy(),
         'on_schema_change': 'fail',
-        'post_hook': "{{ delete_withdrawn_filings(ref('" ~ filings_model ~ "')) }}",
+        'post_hook': "{{ delete_withdrawn_filings(ref('" ~ filings_model ~ "')) }}" if filings_model else [],
     }) }}
 {%- endmacro %}
 
@@ -66,22 +67,23 @@
 
 {#- Post-hook: a filing that is no longer delivered at all (a province re-delivered the file without it) leaves the
     fact too, so an incremental fact always equals a full rebuild. A run for some years withdraws only in those. -#}
-{% macro delete_withdrawn_filings(filings) -%}
+{#- `filings`: a relation, or a subquery with its alias, holding the filing_ids still delivered. -#}
+{% macro delete_withdrawn_filings(filings, in_period_window=true) -%}
     {%- if is_incremental() -%}
-    {{ return(adapter.dispatch('delete_withdrawn_filings', 'ndc')(filings)) }}
+    {{ return(adapter.dispatch('delete_withdrawn_filings', 'ndc')(filings, in_period_window and period_window())) }}
     {%- endif -%}
 {%- endmacro %}
 
-{% macro default__delete_withdrawn_filings(filings) -%}
+{% macro default__delete_withdrawn_filings(filings, windowed) -%}
     delete from {{ this }} where filing_id not in (select filing_id from {{ filings }})
-    {%- if period_window() %} and period between {{ period_bound('period_from') }} and {{ period_bound('period_to') }}{% endif %}
+    {%- if windowed %} and period between {{ period_bound('period_from') }} and {{ period_bound('period_to') }}{% endif %}
 {%- endmacro %}
 
-{% macro spark__delete_withdrawn_filings(filings) -%}
+{% macro spark__delete_withdrawn_filings(filings, windowed) -%}
     merge into {{ this }} as existing
-    using (select filing_id from {{ filings }}) as delivered
+    using (select distinct filing_id from {{ filings }}) as delivered
     on existing.filing_id = delivered.filing_id
     when not matched by source
-    {%- if period_window() %} and existing.period between {{ period_bound('period_from') }} and {{ period_bound('period_to') }}{% endif %}
+    {%- if windowed %} and existing.period between {{ period_bound('period_from') }} and {{ period_bound('period_to') }}{% endif %}
     then delete
 {%- endmacro %}

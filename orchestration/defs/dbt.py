@@ -132,10 +132,12 @@ class NdcTranslator(DagsterDbtTranslator):
 
     def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> dg.PartitionsDefinition | None:
         # The quarterly models are partitioned by quarter, the incremental facts by reporting year; every other model
-        # is rebuilt whole each run.
+        # is rebuilt whole each run, or, like the latest filings (meta years: all), takes every year's new rows.
         if is_quarterly(dbt_resource_props):
             return QUARTERS
-        return YEARS if dbt_resource_props.get("config", {}).get("materialized") == "incremental" else None
+        config = dbt_resource_props.get("config", {})
+        by_year = config.get("materialized") == "incremental" and config.get("meta", {}).get("years") != "all"
+        return YEARS if by_year else None
 
     def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
                               dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:

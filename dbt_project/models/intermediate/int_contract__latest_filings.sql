@@ -1,1 +1,3 @@
+{{ config(**latest_filings_config('contract')) }}
+
 {{ latest_filings('contract') }}

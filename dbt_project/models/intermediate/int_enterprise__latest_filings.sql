@@ -1,4 +1,6 @@
 {#- Downstream sees one row per filing: its latest revision, whichever channel delivered it. -#}
+{{ config(**latest_filings_config('enterprise')) }}
+
 with latest as (
     {{ latest_filings('enterprise') }}
 ),

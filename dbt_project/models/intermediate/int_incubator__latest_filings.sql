@@ -1,1 +1,3 @@
+{{ config(**latest_filings_config('incubator')) }}
+
 {{ latest_filings('incubator') }}

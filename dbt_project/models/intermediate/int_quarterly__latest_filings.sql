@@ -1,1 +1,3 @@
+{{ config(**latest_filings_config('quarterly')) }}
+
 {{ latest_filings('quarterly') }}

@@ -1,1 +1,3 @@
+{{ config(**latest_filings_config('zone')) }}
+
 {{ latest_filings('zone') }}

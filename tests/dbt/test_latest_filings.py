@@ -1,0 +1,114 @@
+"""The `int_<family>__latest_filings` models are built incrementally, by filing, and always equal a full rebuild.
+
+On a copy of the published sample's build database, whose raw layer is made into tables to change: a new revision,
+a lower revision delivered after the higher one, the row kept withdrawn while an earlier revision stays, a filing
+withdrawn altogether, a new filing and the same row delivered again. One incremental `dbt run` of the models, then
+one `--full-refresh`: the same rows, and each case as the latest-revision rule wants it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.contracts import FAMILIES
+from orchestration.settings import DBT_PROJECT_DIR
+from tests.support import PublishedSample
+
+pytestmark = pytest.mark.slow
+
+DBT = Path(sys.executable).parent / "dbt"
+MODELS = [f"int_{family}__latest_filings" for family in FAMILIES]
+LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)  # a load after every load of the sample
+
+
+def materialise_raw(con: duckdb.DuckDBPyConnection) -> None:
+    """The raw views over the published sample's Parquet become tables of this copy, free to change."""
+    views = [name for (name,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE schema_name = 'raw' AND NOT internal").fetchall()]
+    for name in views:
+        con.execute(f'CREATE TABLE raw."{name}__copy" AS SELECT * FROM raw."{name}"')
+        con.execute(f'DROP VIEW raw."{name}"')
+        con.execute(f'ALTER TABLE raw."{name}__copy" RENAME TO "{name}"')
+
+
+def deliver_again(con: duckdb.DuckDBPyConnection, of: str, **changes: object) -> None:
+    """The filing's kept raw row delivered once more, in a new file loaded later, with `changes`."""
+    sets = {"_source": "'enterprise/2023/990000_20300101.csv'", "_loaded_at": "?"}
+    sets.update({column: "?" for column in changes})
+    columns = [c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' "
+                                         "AND table_name = 'enterprise_files' ORDER BY column_index").fetchall()]
+    select = ", ".join(f"{sets[c]} AS {c}" if c in sets else c for c in columns)
+    values = [{"_loaded_at": LATER, **changes}[c] for c in columns if sets.get(c) == "?"]
+    con.execute(f"INSERT INTO raw.enterprise_files SELECT {select} FROM raw.enterprise_files "
+                "WHERE filing_id = ? ORDER BY revision DESC, _loaded_at DESC LIMIT 1", [*values, of])
+
+
+def latest(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    return {model: sorted(con.execute(f"SELECT * FROM intermediate.{model}").fetchall(), key=repr)
+            for model in MODELS}
+
+
+def dbt_run(home: Path, target: Path, *args: str) -> None:
+    result = subprocess.run(
+        [str(DBT), "run", "--select", *MODELS, "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir",
+         str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target / "logs"), *args],
+        env={**os.environ, "NDC_HOME": str(home)}, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_sample: PublishedSample,
+                                                                      tmp_path: Path):
+    home = tmp_path / "ndc"
+    build = home / "warehouse" / "build.duckdb"
+    build.parent.mkdir(parents=True)
+    shutil.copyfile(published_sample.settings.build_db, build)
+    with duckdb.connect(str(build)) as con:
+        materialise_raw(con)
+        corrected, lower, fallback, gone = [fid for (fid,) in con.execute(
+            "SELECT filing_id FROM raw.enterprise_files GROUP BY filing_id HAVING count(*) = 2 "
+            "ORDER BY filing_id LIMIT 4").fetchall()]
+        (single,) = con.execute("SELECT filing_id FROM raw.enterprise_files GROUP BY filing_id "
+                                "HAVING count(*) = 1 ORDER BY filing_id LIMIT 1").fetchone()
+        top = dict(con.execute("SELECT filing_id, max(revision) FROM raw.enterprise_files "
+                               "GROUP BY filing_id").fetchall())
+        deliver_again(con, corrected, revision=top[corrected] + 1, revenue=1234.5)
+        deliver_again(con, lower, revision=top[lower] - 1, revenue=-1.0)  # loaded later, still the lower revision
+        con.execute("DELETE FROM raw.enterprise_files WHERE filing_id = ? AND revision = ?",
+                    [fallback, top[fallback]])
+        con.execute("DELETE FROM raw.enterprise_files WHERE filing_id = ?", [gone])
+        deliver_again(con, single)  # the same row, delivered again
+        deliver_again(con, single, filing_id="ENT-NEW-0001")
+        (contract,) = con.execute("SELECT filing_id FROM raw.contract_files ORDER BY filing_id LIMIT 1").fetchone()
+        con.execute("DELETE FROM raw.contract_files WHERE filing_id = ?", [contract])
+
+    dbt_run(home, tmp_path / "target")
+    compiled = (tmp_path / "target" / "compiled" / "ndc" / "models" / "intermediate" /
+                "int_enterprise__latest_filings.sql").read_text(encoding="utf-8")
+    assert "touched as" in compiled, "the run did not build incrementally"
+    with duckdb.connect(str(build), read_only=True) as con:
+        incremental = latest(con)
+        kept = dict(con.execute("SELECT filing_id, revision FROM intermediate.int_enterprise__latest_filings")
+                    .fetchall())
+        revenue = dict(con.execute("SELECT filing_id, revenue FROM intermediate.int_enterprise__latest_filings")
+                       .fetchall())
+        contracts = {f for (f,) in con.execute("SELECT filing_id FROM intermediate.int_contract__latest_filings")
+                     .fetchall()}
+    assert (kept[corrected], revenue[corrected]) == (top[corrected] + 1, 1234.5)
+    assert kept[lower] == top[lower] and revenue[lower] != -1.0
+    assert kept[fallback] == top[fallback] - 1
+    assert gone not in kept and contract not in contracts
+    assert "ENT-NEW-0001" in kept and single in kept
+
+    dbt_run(home, tmp_path / "target", "--full-refresh")
+    with duckdb.connect(str(build), read_only=True) as con:
+        rebuilt = latest(con)
+    differing = [model for model in MODELS if incremental[model] != rebuilt[model]]
+    assert not differing, f"built incrementally otherwise than by a full rebuild: {differing}"
