@@ -15,18 +15,26 @@
     )
     {%- if is_incremental() %},
 
+    {# the raw rows' keys alone: `filings` read here too would be materialised whole, every column of every row #}
+    delivered as (
+        {%- for channel in ('files', 'api') %}
+        select filing_id, source, source_row, loaded_at from {{ ref('stg_' ~ channel ~ '__' ~ family) }}
+        {{- '\n        union all' if loop.first }}
+        {%- endfor %}
+    ),
+
     kept as (
         select filing_id, source, source_row, loaded_at from {{ this }}
     ),
 
     touched as (
-        select filing_id from filings
+        select filing_id from delivered
         where not exists (
             select 1 from kept
-            where kept.filing_id = filings.filing_id
-              and kept.source = filings.source
-              and kept.source_row = filings.source_row
-              and kept.loaded_at = filings.loaded_at
+            where kept.filing_id = delivered.filing_id
+              and kept.source = delivered.source
+              and kept.source_row = delivered.source_row
+              and kept.loaded_at = delivered.loaded_at
         )
     ),
 
