@@ -3,8 +3,8 @@
     replaces rows by filing_id: a correction to an older period therefore replaces that period's row. -#}
 
 {#- The configuration every filing fact shares: incremental on filing_id, failing loudly when its columns change
-    (run with --full-refresh then), and dropping the filings no longer delivered. Use: config(**filing_fact_config(..)) -#}
-{#- `filings_model`: the model whose filings the fact holds, or none for no withdrawal hook. -#}
+    (run with --full-refresh then), and dropping the filings no longer delivered. Use: config(**filing_fact_config(..))
+    `filings_model`: the model whose filings the fact holds; none leaves the withdrawal hook to the caller. -#}
 {% macro filing_fact_config(filings_model) -%}
     {%- if target.type == 'spark' and env_var('NDC_SPARK_FILE_FORMAT', 'parquet') not in ('delta', 'iceberg', 'hudi') -%}
         {#- Spark can merge, and delete from, only a table format with row-level changes (Delta, Iceberg, Hudi).

@@ -17,10 +17,9 @@
 
     {# the raw rows' keys alone: `filings` read here too would be materialised whole, every column of every row #}
     delivered as (
-        {%- for channel in ('files', 'api') %}
-        select filing_id, source, source_row, loaded_at from {{ ref('stg_' ~ channel ~ '__' ~ family) }}
-        {{- '\n        union all' if loop.first }}
-        {%- endfor %}
+        select filing_id, source, source_row, loaded_at from {{ ref('stg_files__' ~ family) }}
+        union all
+        select filing_id, source, source_row, loaded_at from {{ ref('stg_api__' ~ family) }}
     ),
 
     kept as (
