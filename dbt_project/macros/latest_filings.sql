@@ -9,17 +9,13 @@
     full rebuild. -#}
 {% macro latest_filings(family) -%}
     with filings as (
-        select * from {{ ref('stg_files__' ~ family) }}
-        union all
-        select * from {{ ref('stg_api__' ~ family) }}
+        {{ delivered(family) }}
     )
     {%- if is_incremental() %},
 
     {# the raw rows' keys alone: `filings` read here too would be materialised whole, every column of every row #}
     delivered as (
-        select filing_id, source, source_row, loaded_at from {{ ref('stg_files__' ~ family) }}
-        union all
-        select filing_id, source, source_row, loaded_at from {{ ref('stg_api__' ~ family) }}
+        {{ delivered(family, 'filing_id, source, source_row, loaded_at') }}
     ),
 
     kept as (
@@ -65,10 +61,12 @@
 {%- endmacro %}
 
 {% macro delete_undelivered_filings(family) -%}
-    {%- set delivered -%}
-        (select filing_id from {{ ref('stg_files__' ~ family) }}
-         union all
-         select filing_id from {{ ref('stg_api__' ~ family) }}) as delivered
-    {%- endset -%}
-    {{ return(delete_withdrawn_filings(delivered, in_period_window=false)) }}
+    {{ return(delete_withdrawn_filings('(' ~ delivered(family, 'filing_id') ~ ') as delivered', in_period_window=false)) }}
+{%- endmacro %}
+
+{#- The `columns` of every raw row of a family that either channel delivered, as staged. -#}
+{% macro delivered(family, columns='*') -%}
+    select {{ columns }} from {{ ref('stg_files__' ~ family) }}
+    union all
+    select {{ columns }} from {{ ref('stg_api__' ~ family) }}
 {%- endmacro %}

@@ -95,10 +95,9 @@ def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_s
     assert "touched as" in compiled, "the run did not build incrementally"
     with duckdb.connect(str(build), read_only=True) as con:
         incremental = latest(con)
-        kept = dict(con.execute("SELECT filing_id, revision FROM intermediate.int_enterprise__latest_filings")
-                    .fetchall())
-        revenue = dict(con.execute("SELECT filing_id, revenue FROM intermediate.int_enterprise__latest_filings")
-                       .fetchall())
+        rows = con.execute("SELECT filing_id, revision, revenue FROM intermediate.int_enterprise__latest_filings")\
+            .fetchall()
+        kept, revenue = {f: r for f, r, _ in rows}, {f: v for f, _, v in rows}
         contracts = {f for (f,) in con.execute("SELECT filing_id FROM intermediate.int_contract__latest_filings")
                      .fetchall()}
     assert (kept[corrected], revenue[corrected]) == (top[corrected] + 1, 1234.5)
