@@ -37,9 +37,10 @@ from psycopg import sql
 
 from ingestion.contracts import ENTERPRISE, FAMILIES
 from ingestion.landing import RawStore, refresh_raw_schema
-from orchestration.settings import REPO_ROOT, Settings
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
 
 NDC = Path(sys.executable).parent / "ndc"
+DBT = Path(sys.executable).parent / "dbt"
 SAMPLE_YEARS = range(2022, 2024)
 SAMPLE_SEED = 7
 # The quarterly flash reports' dbt models (tag `quarterly`), Dagster assets partitioned by quarter.
@@ -55,6 +56,16 @@ def run_ndc(home: Path, *args: str, env: dict[str, str] | None = None, timeout: 
     """The real command line, as an operator runs it."""
     environment = {**os.environ, "NDC_HOME": str(home), **(env or {})}
     return subprocess.run([str(NDC), *args], env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def run_dbt(home: Path, target: Path, *args: str, env: dict[str, str] | None = None,
+            timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    """dbt itself on the project, against `home`'s build database. Its artifacts and log go under `target`, not the
+    project's target/, which holds the manifest other tests' code locations read meanwhile."""
+    command = [str(DBT), *args, "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
+               "--target-path", str(target), "--log-path", str(target / "logs")]
+    environment = {**os.environ, "NDC_HOME": str(home), **(env or {})}
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=timeout)
 
 
 @dataclass(frozen=True)

@@ -6,22 +6,18 @@ break it; and each is reported by its model's blocking `dbt_tests` check, which 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.settings import DBT_PROJECT_DIR
-from tests.support import PublishedSample
+from tests.support import PublishedSample, run_dbt
 from tests.expectations.test_suites import again, first
 
 pytestmark = pytest.mark.slow
 
-DBT = Path(sys.executable).parent / "dbt"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 # (model, column, generic test) -> statements that break it on the build database
@@ -65,12 +61,7 @@ def test_each_models_invariant_fails_its_dbt_test_on_a_copy_built_to_break_it(
             con.execute(statement)
     con.close()
     # One dbt invocation for every break: dbt's start-up, not the tests, is what costs.
-    result = subprocess.run(
-        [str(DBT), "test", "--select", *tests_of_breaks.values(), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, "NDC_HOME": str(home)}, capture_output=True, text=True, timeout=600,
-    )
+    result = run_dbt(home, tmp_path / "target", "test", "--select", *tests_of_breaks.values())
     assert result.returncode == 1, result.stdout[-3000:]
     outcomes = {r["unique_id"].split(".")[2]: r for r in
                 json.loads((tmp_path / "target" / "run_results.json").read_text(encoding="utf-8"))["results"]}

@@ -9,22 +9,17 @@ one `--full-refresh`: the same rows, and each case as the latest-revision rule w
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ingestion.contracts import FAMILIES
-from orchestration.settings import DBT_PROJECT_DIR
-from tests.support import PublishedSample
+from tests.support import PublishedSample, run_dbt
 
 pytestmark = pytest.mark.slow
 
-DBT = Path(sys.executable).parent / "dbt"
 MODELS = [f"int_{family}__latest_filings" for family in FAMILIES]
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)  # a load after every load of the sample
 
@@ -57,10 +52,7 @@ def latest(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 
 
 def dbt_run(home: Path, target: Path, *args: str) -> None:
-    result = subprocess.run(
-        [str(DBT), "run", "--select", *MODELS, "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir",
-         str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(target / "logs"), *args],
-        env={**os.environ, "NDC_HOME": str(home)}, capture_output=True, text=True, timeout=600)
+    result = run_dbt(home, target, "run", "--select", *MODELS, *args)
     assert result.returncode == 0, result.stdout[-3000:]
 
 

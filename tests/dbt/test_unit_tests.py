@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from orchestration.settings import DBT_PROJECT_DIR
-from tests.support import PublishedSample
+from tests.support import PublishedSample, run_dbt
 
 pytestmark = pytest.mark.slow
-
-DBT = Path(sys.executable).parent / "dbt"
 
 
 def test_every_dbt_unit_test_passes(published_sample: PublishedSample, tmp_path: Path):
     # Unit tests take their fixtures' column types from the built relations, hence a built warehouse. Their target
     # folder is their own: the project's target/ holds the manifest other tests' code locations read meanwhile.
-    result = subprocess.run(
-        [str(DBT), "test", "--select", "test_type:unit", "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--project-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, "NDC_HOME": str(published_sample.copy_to(tmp_path / "ndc"))}, capture_output=True,
-        text=True, timeout=600,
-    )
+    result = run_dbt(published_sample.copy_to(tmp_path / "ndc"), tmp_path / "target", "test", "--select",
+                     "test_type:unit")
     assert result.returncode == 0, result.stdout[-6000:]
     summary = [line for line in result.stdout.splitlines() if "Done. PASS=" in line]
     assert summary and "ERROR=0" in summary[0], result.stdout[-3000:]

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 
 from orchestration.settings import DBT_PROJECT_DIR, Settings
-
-DBT = Path(sys.executable).parent / "dbt"
+from tests.support import run_dbt
 
 
 def test_dbt_builds_within_the_configured_memory(tmp_path: Path):
-    env = {**os.environ, "NDC_HOME": str(tmp_path), "NDC_DUCKDB_MEMORY_LIMIT": "1GB"}
     (tmp_path / "warehouse").mkdir()
-    shown = subprocess.run(
-        [str(DBT), "show", "--inline", "select current_setting('memory_limit') as memory_limit", "--output", "json",
-         "--log-format", "text", "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target")],
-        env=env, capture_output=True, text=True, check=False,
-    )
+    shown = run_dbt(tmp_path, tmp_path / "target", "show", "--inline",
+                    "select current_setting('memory_limit') as memory_limit", "--output", "json", "--log-format", "text",
+                    env={"NDC_DUCKDB_MEMORY_LIMIT": "1GB"})
     assert shown.returncode == 0, shown.stdout[-3000:] + shown.stderr[-3000:]
     assert '"memory_limit": "953.6 MiB"' in shown.stdout  # 1GB = 10^9 bytes
 
