@@ -27,7 +27,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -44,6 +44,8 @@ MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The libraries whose version can change what a build publishes.
 LIBRARIES = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations", "pyarrow",
              "psycopg")
+# The libraries whose version can change the SQL a model runs or what it computes.
+DBT_LIBRARIES = ("dbt-core", "dbt-duckdb", "duckdb")
 
 
 def _digest(parts: Iterable[str]) -> str:
@@ -82,22 +84,35 @@ def manifest_graph(manifest: Path) -> str:
     )
 
 
+def _contents(paths: Iterable[Path], root: Path) -> Iterator[str]:
+    """Each file's path under `root` and the digest of its content."""
+    for path in paths:
+        yield path.relative_to(root).as_posix()
+        yield hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _versions(libraries: Iterable[str]) -> Iterator[str]:
+    for library in libraries:
+        try:
+            yield f"{library}=={metadata.version(library)}"
+        except metadata.PackageNotFoundError:
+            yield f"{library} absent"
+
+
+def dbt_project_state(dbt_project: Path = DBT_PROJECT_DIR) -> str:
+    """The dbt project as its files are (models, macros, seeds, vars, profiles) and the versions of dbt and DuckDB:
+    what decides the SQL an incremental model's rows were built by (orchestration/build_mark.py)."""
+    return _digest([*_contents(_files(dbt_project, skip=DBT_WRITES), dbt_project), *_versions(DBT_LIBRARIES)])
+
+
 def code_state(packages: Iterable[Path] = PYTHON_PACKAGES, dbt_project: Path = DBT_PROJECT_DIR,
                manifest: Path = MANIFEST) -> str:
     def parts():
         for root in packages:
-            for path in _files(root, ".py"):
-                yield path.relative_to(root.parent).as_posix()
-                yield hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in _files(dbt_project, skip=DBT_WRITES):
-            yield "dbt/" + path.relative_to(dbt_project).as_posix()
-            yield hashlib.sha256(path.read_bytes()).hexdigest()
+            yield from _contents(_files(root, ".py"), root.parent)
+        yield "dbt " + dbt_project_state(dbt_project)
         yield manifest_graph(manifest)
-        for library in LIBRARIES:
-            try:
-                yield f"{library}=={metadata.version(library)}"
-            except metadata.PackageNotFoundError:
-                yield f"{library} absent"
+        yield from _versions(LIBRARIES)
 
     return _digest(parts())
 

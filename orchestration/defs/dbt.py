@@ -26,6 +26,7 @@ from packaging.version import Version
 from ingestion.durable import temporary_beside
 from ingestion.escaping import excerpt, printable
 from ingestion.landing import RawStore
+from orchestration import build_mark
 from orchestration.partitions import (
     QUARTER_TO_YEAR,
     QUARTERS,
@@ -38,6 +39,7 @@ from orchestration.partitions import (
 )
 from orchestration.dbt_in_home import DATABASE_ENV, WORKDIR_ENV
 from orchestration.environment import names_a_machine_failure
+from orchestration.fingerprint import dbt_project_state
 from orchestration.resources import NdcResource, RunLockResource
 from orchestration.seeds import mark_loaded, seed_fingerprints, seeds_unchanged, unmark
 from orchestration.settings import DBT_PROJECT_DIR
@@ -477,6 +479,27 @@ def _import_from_spark(context: dg.AssetExecutionContext, settings) -> None:
                      f"{settings.build_db}")
 
 
+def _rebuild_whole(context: dg.AssetExecutionContext, settings, asked: bool) -> tuple[bool, str | None]:
+    """Whether this build rebuilds every model whole (`--full-refresh`), and the project state to record once it
+    built every model (orchestration/build_mark.py); None when it records nothing (Spark, a selection)."""
+    if settings.builds_on_spark:
+        return asked, None
+    project = dbt_project_state()
+    recorded = build_mark.built_with(settings.build_db)
+    if context.is_subset:
+        if recorded is not None and recorded != project:
+            build_mark.forget(settings.build_db)  # some models are now built by this project, others not
+        return asked, None
+    if recorded == project or asked or not settings.build_db.is_file():
+        return asked, project
+    build_mark.forget(settings.build_db)
+    context.log.warning(
+        ("the build database records no dbt project its incremental models were built by"
+         if recorded is None else "the dbt project (or dbt, or DuckDB) changed since the incremental models were built")
+        + ": every model is rebuilt whole (--full-refresh), so that no row computed by another project is kept")
+    return True, project
+
+
 @cache
 def dbt_models() -> dg.AssetsDefinition:
     _check_manifest()
@@ -487,19 +510,20 @@ def dbt_models() -> dg.AssetsDefinition:
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ndc: NdcResource, run_lock: RunLockResource,
                 config: DbtRunConfig):
         settings = ndc.settings
+        full_refresh, project = _rebuild_whole(context, settings, config.full_refresh)
         first, last = run_years(context.run.tags)
         if first:
-            context.log.info(f"reporting years {first}-{last}: " + ("every year (full refresh)" if config.full_refresh
+            context.log.info(f"reporting years {first}-{last}: " + ("every year (full refresh)" if full_refresh
                              else "the incremental facts take only these years' filings"))
         # The reference seeds are loaded again only when they changed, in a build of every node on DuckDB.
         seeds = {} if settings.builds_on_spark else seed_fingerprints(manifest())
-        reuse_seeds = (not context.is_subset and not config.full_refresh
+        reuse_seeds = (not context.is_subset and not full_refresh
                        and seeds_unchanged(settings.build_db, seeds))
         if seeds and not reuse_seeds:
             unmark(settings.build_db, seeds)
-        args = dbt_build_args(config.full_refresh, _engine_vars(settings), skip_seeds=reuse_seeds)
+        args = dbt_build_args(full_refresh, _engine_vars(settings), skip_seeds=reuse_seeds)
         dbt_environment = {**build_environment(settings),
-                           **period_environment(config.full_refresh, dbt_period_vars(first, last))}
+                           **period_environment(full_refresh, dbt_period_vars(first, last))}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
         if reuse_seeds:
@@ -508,8 +532,11 @@ def dbt_models() -> dg.AssetsDefinition:
             # Every model built (not a selection from the UI): the quarterly ones too, in the same `dbt build`.
             yield from _build(context, dbt, settings, translator, args, dbt_environment, target, by_quarter=False,
                               quarterly_too=not context.is_subset)
+            results = _run_results(target)
             if seeds and not reuse_seeds:  # after a failed build the next one loads them again
-                mark_loaded(settings.build_db, seeds, _run_results(target))
+                mark_loaded(settings.build_db, seeds, results)
+            if project and build_mark.built_every_model(results):
+                build_mark.record(settings.build_db, project, context.run.run_id)
         finally:
             prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
         if settings.builds_on_spark:

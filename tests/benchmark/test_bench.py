@@ -16,6 +16,7 @@ import pytest
 
 from ingestion.contracts import FAMILIES
 from orchestration.cli import bench_years
+from orchestration.fingerprint import dbt_project_state
 from tests.support import published_tables, run_ndc, shared
 
 pytestmark = pytest.mark.slow
@@ -24,6 +25,7 @@ NDC = Path(sys.executable).parent / "ndc"
 KEYS = ("pipeline_wall_s", "baseline_wall_s", "ratio", "fixed_overhead_s", "marginal_ratio", "incremental_wall_s",
         "incremental_ratio", "peak_rss_mib", "records", "machine", "date", "scale", "years", "seed")
 STAGES = {"ingest", "dbt build", "gates", "publish"}
+EARLIER = "computed by an earlier dbt project"  # a value no build of today's project gives
 
 
 @pytest.fixture(scope="session")
@@ -110,18 +112,45 @@ def test_the_nightly_delivery_corrects_earlier_years_and_is_published(bench):
     assert corrected_earlier > 0
 
 
-def test_the_nightly_refresh_publishes_exactly_what_a_full_rebuild_publishes(bench, tmp_path: Path):
-    """The nightly refresh (the benchmark's scenario: new filings and corrections to both years, then `ndc run`,
-    which rebuilds the incremental facts only where filings arrived) against `ndc run --full-refresh` over the same
-    landed filings: every published table the same, row for row."""
+@pytest.fixture(scope="session")
+def rebuilt(bench, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    """The nightly refresh's home copied without its serving file, Dagster instance and dbt runs, its build database
+    made as an earlier dbt project would have left it (another project recorded, one fact row computed otherwise),
+    then a plain `ndc run --quiet`: a changed project rebuilds every model whole (orchestration/build_mark.py), so
+    this run is the full rebuild of the same landed filings."""
     _, _, work = bench
-    nightly = work / "full"
-    home = tmp_path / "rebuilt"
-    shutil.copytree(nightly, home, ignore=shutil.ignore_patterns("serving.duckdb*", "dagster", "dbt"))
-    rebuilt = run_ndc(home, "run", "--full-refresh", "--quiet")
-    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr[-3000:]
+
+    def build(root: Path) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+        nightly, home = work / "full", root / "rebuilt"
+        shutil.copytree(nightly, home, ignore=shutil.ignore_patterns("serving.duckdb*", "dagster", "dbt"))
+        with duckdb.connect(str(home / "warehouse" / "build.duckdb")) as con:
+            con.execute("UPDATE main.ndc_build SET project_state = 'an earlier dbt project'")
+            con.execute(f"UPDATE analytics.fct_enterprise_annual SET hte_cert_no = '{EARLIER}' "
+                        "WHERE filing_id = (SELECT min(filing_id) FROM analytics.fct_enterprise_annual)")
+        return nightly, home, run_ndc(home, "run", "--quiet")
+
+    return shared(tmp_path_factory, "bench-rebuilt", build)
+
+
+def test_a_changed_dbt_project_rebuilds_the_incremental_facts_whole(rebuilt):
+    _, home, run = rebuilt
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     # The copy has no Dagster instance: a quiet first run prints nothing on stderr, Dagster's telemetry notice included.
-    assert rebuilt.stderr == ""
+    assert run.stderr == ""
+    with duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True) as con:
+        (stale,) = con.execute("SELECT count(*) FROM analytics.fct_enterprise_annual WHERE hte_cert_no = ?",
+                               [EARLIER]).fetchone()
+        recorded = con.execute("SELECT project_state FROM main.ndc_build").fetchall()
+    assert stale == 0, "a fact row computed by another dbt project survived the run"
+    assert recorded == [(dbt_project_state(),)]
+
+
+def test_the_nightly_refresh_publishes_exactly_what_a_full_rebuild_publishes(rebuilt):
+    """The nightly refresh (the benchmark's scenario: new filings and corrections to both years, then `ndc run`,
+    which rebuilds the incremental facts only where filings arrived) against a full rebuild over the same landed
+    filings: every published table the same, row for row."""
+    nightly, home, run = rebuilt
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     incremental = published_tables(nightly / "warehouse" / "serving.duckdb")
     full = published_tables(home / "warehouse" / "serving.duckdb")
     assert set(incremental) == set(full) and len(full) > 20

@@ -1,0 +1,63 @@
+"""Which dbt project the incremental models of a build database were built by, so that a new one rebuilds them.
+
+An incremental model (the facts, the latest filings) keeps every row it does not process again, as the project of
+the run that wrote the row computed it: its dimension keys, its flags, its thresholds. A run under a changed
+project (a model, a macro, a reference seed, a var, dbt or DuckDB upgraded) would otherwise leave the old rows as
+they were beside new ones computed otherwise: numbers that a full rebuild would not publish.
+
+So the build database records the project its models were last built by, whole and without a failure: a table
+`main.ndc_build` holding `fingerprint.dbt_project_state()`. A build of every node on DuckDB compares it with the
+project now, and when they differ (or none is recorded) it rebuilds every model whole (dbt's `--full-refresh`)
+and records the project only once that build succeeded. The record is removed before such a build starts, so a
+build that fails or is killed half-way leaves none, and the next run rebuilds whole again. A home's first build
+has nothing to compare with and builds whole anyway.
+
+Only the DuckDB target: on Spark the models are tables the build database does not hold (and plain Parquet facts
+are rebuilt whole on every run). A build of a selection (the UI's) neither decides nor records, since it builds
+only some of the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+TABLE = "main.ndc_build"
+# A node that did not leave its model as the project now computes it (run_results.json statuses).
+NOT_BUILT = ("error", "fail", "runtime error", "skipped")
+
+
+def built_with(build_db: Path) -> str | None:
+    """The project state the build database's models were last built by whole, or None when none is recorded."""
+    if not build_db.is_file():
+        return None
+    with duckdb.connect(str(build_db), read_only=True, config={"threads": "1"}) as con:
+        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                             "AND schema_name = 'main' AND table_name = 'ndc_build'").fetchone()[0]
+        if not exists:
+            return None
+        row = con.execute(f"SELECT project_state FROM {TABLE}").fetchone()
+    return row[0] if row else None
+
+
+def forget(build_db: Path) -> None:
+    """Before a build that rebuilds whole: until it succeeds, no project is vouched for."""
+    if build_db.is_file():
+        with duckdb.connect(str(build_db), config={"threads": "1"}) as con:
+            con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+def built_every_model(results: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether dbt's results show every model and seed it was given built (none failed, none skipped)."""
+    built = [r for r in results if r.get("unique_id", "").startswith(("model.", "seed."))]
+    return bool(built) and all(r.get("status") not in NOT_BUILT for r in built)
+
+
+def record(build_db: Path, state: str, run_id: str) -> None:
+    """After a build of every model without a failure: the project it was built by."""
+    with duckdb.connect(str(build_db), config={"threads": "1"}) as con:
+        con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT ?::VARCHAR AS project_state, ?::VARCHAR AS run_id, "
+                    "now() AS built_at", [state, run_id])
