@@ -1,9 +1,11 @@
-"""The `int_<family>__latest_filings` models are built incrementally, by filing, and always equal a full rebuild.
+"""The `int_<family>__latest_filings` models are built incrementally, by filing, and the enterprise-scoped models
+downstream by enterprise (macros/enterprise_scope.sql); both always equal a full rebuild.
 
 On a copy of the published sample's build database, whose raw layer is made into tables to change: a new revision,
 a lower revision delivered after the higher one, the row kept withdrawn while an earlier revision stays, a filing
-withdrawn altogether, a new filing and the same row delivered again. One incremental `dbt run` of the models, then
-one `--full-refresh`: the same rows, and each case as the latest-revision rule wants it.
+withdrawn altogether, a new filing, the same row delivered again and an enterprise whose every filing is withdrawn.
+One incremental `dbt run` of the models, then one `--full-refresh`: the same rows, and each case as the
+latest-revision rule wants it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from tests.support import PublishedSample, run_dbt
 
 pytestmark = pytest.mark.slow
 
-MODELS = [f"int_{family}__latest_filings" for family in FAMILIES]
+LATEST = {f"int_{family}__latest_filings": "intermediate" for family in FAMILIES}
+BY_ENTERPRISE = {"int_enterprise__inputs": "intermediate", "int_enterprise__labels": "intermediate",
+                 "int_enterprise__annual": "intermediate", "dim_enterprise": "analytics",
+                 "mart_hte_eligibility": "analytics", "mart_sme_evaluation": "analytics"}
+MODELS = {**LATEST, **BY_ENTERPRISE}
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)  # a load after every load of the sample
 
 
@@ -47,8 +53,8 @@ def deliver_again(con: duckdb.DuckDBPyConnection, of: str, **changes: object) ->
 
 
 def latest(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    return {model: sorted(con.execute(f"SELECT * FROM intermediate.{model}").fetchall(), key=repr)
-            for model in MODELS}
+    return {model: sorted(con.execute(f"SELECT * FROM {schema}.{model}").fetchall(), key=repr)
+            for model, schema in MODELS.items()}
 
 
 def dbt_run(home: Path, target: Path, *args: str) -> None:
@@ -78,6 +84,12 @@ def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_s
         con.execute("DELETE FROM raw.enterprise_files WHERE filing_id = ?", [gone])
         deliver_again(con, single)  # the same row, delivered again
         deliver_again(con, single, filing_id="ENT-NEW-0001")
+        # an enterprise none of whose filings is delivered any more
+        (vanished,) = con.execute(
+            "SELECT min(uscc) FROM raw.enterprise_files WHERE uscc NOT IN (SELECT uscc FROM raw.enterprise_files "
+            "WHERE filing_id IN (?, ?, ?, ?, ?))", [corrected, lower, fallback, gone, single]).fetchone()
+        con.execute("DELETE FROM raw.enterprise_files WHERE uscc = ?", [vanished])
+        con.execute("DELETE FROM raw.enterprise_api WHERE uscc = ?", [vanished])
         (contract,) = con.execute("SELECT filing_id FROM raw.contract_files ORDER BY filing_id LIMIT 1").fetchone()
         con.execute("DELETE FROM raw.contract_files WHERE filing_id = ?", [contract])
 
@@ -85,6 +97,9 @@ def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_s
     compiled = (tmp_path / "target" / "compiled" / "ndc" / "models" / "intermediate" /
                 "int_enterprise__latest_filings.sql").read_text(encoding="utf-8")
     assert "touched as" in compiled, "the run did not build incrementally"
+    for model, folder in (("dim_enterprise", "marts/core"), ("mart_sme_evaluation", "marts/evaluation")):
+        compiled = (tmp_path / "target" / "compiled" / "ndc" / "models" / folder / f"{model}.sql").read_text("utf-8")
+        assert "new_or_changed" in compiled, f"{model} was not built by enterprise"
     with duckdb.connect(str(build), read_only=True) as con:
         incremental = latest(con)
         rows = con.execute("SELECT filing_id, revision, revenue FROM intermediate.int_enterprise__latest_filings")\
@@ -97,9 +112,14 @@ def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_s
     assert kept[fallback] == top[fallback] - 1
     assert gone not in kept and contract not in contracts
     assert "ENT-NEW-0001" in kept and single in kept
+    with duckdb.connect(str(build), read_only=True) as con:
+        for model, schema in BY_ENTERPRISE.items():
+            (left,) = con.execute(f"SELECT count(*) FROM {schema}.{model} WHERE uscc = ?", [vanished]).fetchone()
+            assert left == 0, f"{model} kept the rows of an enterprise with no filing left"
 
     dbt_run(home, tmp_path / "target", "--full-refresh")
     with duckdb.connect(str(build), read_only=True) as con:
         rebuilt = latest(con)
+    assert all(rebuilt[model] for model in MODELS)
     differing = [model for model in MODELS if incremental[model] != rebuilt[model]]
     assert not differing, f"built incrementally otherwise than by a full rebuild: {differing}"

@@ -1,6 +1,8 @@
 {#- Enterprise resolution: one report per enterprise (USCC) and reporting year, the later submission when a year was
     filed twice under different filing ids, with the labels the enterprise held at the end of that year. Every evaluation mart
     starts here, so no enterprise is counted twice in a year. -#}
+{{ config(**enterprise_scope_config()) }}
+
 with filings as (
     -- what the evaluations read; names, contact data and lineage stay in the fact
     select
@@ -35,6 +37,9 @@ with filings as (
         class2_ip,
         amount_unit_suspect
     from {{ ref('int_enterprise__latest_filings') }}
+    {%- if is_incremental() %}
+    where uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 reports as (
@@ -47,6 +52,9 @@ certificates as (
     from {{ ref('int_enterprise__labels') }}
     where label = 'hte'
         and not granted_before_established
+    {%- if is_incremental() %}
+        and uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 certified_years as (

@@ -5,8 +5,13 @@
     - sme: a 科技型中小企业 registration, valid for the reporting year it was made in (§5: registration is yearly);
     - listed: consecutive reporting years reported as listed, from 1 January of the first to 31 December of the last.
     Every filing counts, so a certificate reported only in an earlier year still covers the years it is valid. -#}
+{{ config(**enterprise_scope_config()) }}
+
 with filings as (
     select * from {{ ref('int_enterprise__latest_filings') }}
+    {%- if is_incremental() %}
+    where uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 certificates as (

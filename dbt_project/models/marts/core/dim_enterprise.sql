@@ -1,11 +1,19 @@
 {#- One row per enterprise (USCC), described by its most recent filing, with the labels it held in its latest
     reporting year (their history is dim_enterprise_label), plus the missing member. -#}
+{{ config(**enterprise_scope_config(keep="uscc = '-1'")) }}
+
 with filings as (
     select * from {{ ref('int_enterprise__latest_filings') }}
+    {%- if is_incremental() %}
+    where uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 labels as (
     select * from {{ ref('int_enterprise__labels') }}
+    {%- if is_incremental() %}
+    where uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 latest_certificates as (

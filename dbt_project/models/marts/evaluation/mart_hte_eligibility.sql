@@ -4,8 +4,13 @@
     (rd_ratio_status insufficient_filings), or no revenue in the latest year (revenue_missing), gives no ratio.
     Not computable from filings, hence not in `eligible`: the innovation-ability score (§4.2), whether the IP plays
     a core supporting role, the 183-day rule for staff, outsourced R&D at 80%, and accident/violation records. -#}
+{{ config(**enterprise_scope_config()) }}
+
 with reports as (
     select * from {{ ref('int_enterprise__annual') }}
+    {%- if is_incremental() %}
+    where uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 rd_bands as (

@@ -4,8 +4,13 @@
     (conditions 1, 3, 4 of §5.1); direct qualification is checked only by a 高新技术企业 certificate held at year end
     (§5.3(1)) within the size limits; the other direct routes are not computable (direct_qualified_other_routes
     is empty). -#}
+{{ config(**enterprise_scope_config()) }}
+
 with reports as (
     select * from {{ ref('int_enterprise__annual') }}
+    {%- if is_incremental() %}
+    where uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 bands as (

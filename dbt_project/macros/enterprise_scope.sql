@@ -1,0 +1,75 @@
+{#- Models whose every row belongs to one enterprise (USCC) and is computed from that enterprise's latest filings
+    alone: its labels, its annual reports, its dimension row, its evaluations. Incremental by enterprise: a run
+    computes again only the enterprises whose filings changed since the model was last built, and replaces all of
+    their rows (delete+insert on uscc), so the model always equals a full rebuild.
+
+    What changed is told by int_enterprise__inputs, a digest of each enterprise's latest filings (which filing,
+    revision and raw row). Each such model keeps, beside itself in the intermediate schema, the digests it was built
+    from (`<model>__built_from`, written by its post-hook in the same transaction as its rows), and takes the
+    enterprises whose digest is new, changed or gone. An enterprise with no filing left loses its rows.
+    Everything else a row depends on is the project (thresholds, reference seeds, the SQL): a changed project
+    rebuilds every model whole (orchestration/build_mark.py). A table on Spark, rebuilt whole on every run.
+
+    Use: config(**enterprise_scope_config()); read each enterprise-level input through
+    `where uscc in ({{ touched_enterprises() }})` inside `{% if is_incremental() %}`. -#}
+{% macro enterprise_scope_config(keep=none) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'materialized': 'table'}) }}
+    {%- endif -%}
+    {{ return({
+        'materialized': 'incremental',
+        'unique_key': 'uscc',
+        'incremental_strategy': 'delete+insert',
+        'on_schema_change': 'fail',
+        'meta': {'years': 'all'},
+        'post_hook': [
+            "{{ delete_gone_enterprises(" ~ (keep | tojson if keep else 'none') ~ ") }}",
+            "{{ remember_enterprise_inputs() }}",
+        ],
+    }) }}
+{%- endmacro %}
+
+{% macro enterprise_inputs_built_from() -%}
+    {%- set inputs = ref('int_enterprise__inputs') -%}
+    {{ return(api.Relation.create(database=inputs.database, schema=inputs.schema,
+                                  identifier=this.identifier ~ '__built_from')) }}
+{%- endmacro %}
+
+{#- The USCCs whose latest filings differ from those the model was last built from: new, changed or gone. Without
+    a record of them (dropped by hand), every enterprise. -#}
+{% macro touched_enterprises() -%}
+    {%- set built_from = adapter.get_relation(database=enterprise_inputs_built_from().database,
+                                              schema=enterprise_inputs_built_from().schema,
+                                              identifier=enterprise_inputs_built_from().identifier) -%}
+    {%- if built_from is none -%}
+    select uscc from {{ ref('int_enterprise__inputs') }}
+    {%- else -%}
+    select uscc from (
+        select uscc, inputs_digest, filings from {{ ref('int_enterprise__inputs') }}
+        except
+        select uscc, inputs_digest, filings from {{ built_from }}
+    ) as new_or_changed
+    union
+    select uscc from (
+        select uscc, inputs_digest, filings from {{ built_from }}
+        except
+        select uscc, inputs_digest, filings from {{ ref('int_enterprise__inputs') }}
+    ) as changed_or_gone
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook: the rows of enterprises with no filing left (delete+insert replaces only the enterprises it brings).
+    `keep`: a condition for rows that belong to no enterprise, such as a dimension's missing member. -#}
+{% macro delete_gone_enterprises(keep=none) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} as kept
+    where not exists (select 1 from {{ ref('int_enterprise__inputs') }} as inputs where inputs.uscc = kept.uscc)
+    {%- if keep %} and not ({{ keep }}){% endif %}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hook: the digests this build of the model was made from, for the next run to compare with. -#}
+{% macro remember_enterprise_inputs() -%}
+    create or replace table {{ enterprise_inputs_built_from() }} as
+    select uscc, inputs_digest, filings from {{ ref('int_enterprise__inputs') }}
+{%- endmacro %}
