@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow
 LATEST = {f"int_{family}__latest_filings": "intermediate" for family in FAMILIES}
 BY_ENTERPRISE = {"int_enterprise__inputs": "intermediate", "int_enterprise__labels": "intermediate",
                  "int_enterprise__annual": "intermediate", "dim_enterprise": "analytics",
-                 "mart_hte_eligibility": "analytics", "mart_sme_evaluation": "analytics"}
+                 "dim_enterprise_label": "analytics", "mart_hte_eligibility": "analytics",
+                 "mart_sme_evaluation": "analytics"}
 MODELS = {**LATEST, **BY_ENTERPRISE}
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)  # a load after every load of the sample
 

@@ -1,11 +1,19 @@
 {#- The history of enterprise labels (高新技术企业 certificate, 科技型中小企业 registration, listing), one row per label
     and validity period; see int_enterprise__labels for how each period is derived. -#}
+{{ config(**enterprise_scope_config()) }}
+
 with labels as (
     select * from {{ ref('int_enterprise__labels') }}
+    {%- if is_incremental() %}
+    where uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 enterprises as (
     select enterprise_key, uscc from {{ ref('dim_enterprise') }}
+    {%- if is_incremental() %}
+    where uscc in ({{ touched_enterprises() }})
+    {%- endif %}
 ),
 
 final as (
