@@ -38,9 +38,9 @@
 {#- The USCCs whose latest filings differ from those the model was last built from: new, changed or gone. Without
     a record of them (dropped by hand), every enterprise. -#}
 {% macro touched_enterprises() -%}
-    {%- set built_from = adapter.get_relation(database=enterprise_inputs_built_from().database,
-                                              schema=enterprise_inputs_built_from().schema,
-                                              identifier=enterprise_inputs_built_from().identifier) -%}
+    {%- set record = enterprise_inputs_built_from() -%}
+    {%- set built_from = adapter.get_relation(database=record.database, schema=record.schema,
+                                              identifier=record.identifier) -%}
     {%- if built_from is none -%}
     select uscc from {{ ref('int_enterprise__inputs') }}
     {%- else -%}

@@ -3,7 +3,8 @@ downstream by enterprise (macros/enterprise_scope.sql); both always equal a full
 
 On a copy of the published sample's build database, whose raw layer is made into tables to change: a new revision,
 a lower revision delivered after the higher one, the row kept withdrawn while an earlier revision stays, a filing
-withdrawn altogether, a new filing, the same row delivered again and an enterprise whose every filing is withdrawn.
+withdrawn altogether, a new filing, the same row delivered again and an enterprise whose every filing is withdrawn;
+one enterprise-scoped model has lost its record of the enterprises it was built from.
 One incremental `dbt run` of the models, then one `--full-refresh`: the same rows, and each case as the
 latest-revision rule wants it.
 """
@@ -91,6 +92,8 @@ def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_s
             "WHERE filing_id IN (?, ?, ?, ?, ?))", [corrected, lower, fallback, gone, single]).fetchone()
         con.execute("DELETE FROM raw.enterprise_files WHERE uscc = ?", [vanished])
         con.execute("DELETE FROM raw.enterprise_api WHERE uscc = ?", [vanished])
+        # a model whose record of what it was built from is gone (dropped by hand) computes every enterprise again
+        con.execute("DROP TABLE intermediate.mart_hte_eligibility__built_from")
         (contract,) = con.execute("SELECT filing_id FROM raw.contract_files ORDER BY filing_id LIMIT 1").fetchone()
         con.execute("DELETE FROM raw.contract_files WHERE filing_id = ?", [contract])
 
