@@ -13,8 +13,9 @@ build that fails or is killed half-way leaves none, and the next run rebuilds wh
 has nothing to compare with and builds whole anyway.
 
 Only the DuckDB target: on Spark the models are tables the build database does not hold (and plain Parquet facts
-are rebuilt whole on every run). A build of a selection (the UI's) neither decides nor records, since it builds
-only some of the models.
+are rebuilt whole on every run). A build of a selection (the UI's) neither rebuilds whole nor records, since it
+builds only some of the models; under another project it takes the record away (those models are then built by
+one project, the others by another).
 """
 
 from __future__ import annotations
@@ -35,11 +36,10 @@ def built_with(build_db: Path) -> str | None:
     if not build_db.is_file():
         return None
     with duckdb.connect(str(build_db), read_only=True, config={"threads": "1"}) as con:
-        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                             "AND schema_name = 'main' AND table_name = 'ndc_build'").fetchone()[0]
-        if not exists:
+        try:
+            row = con.execute(f"SELECT project_state FROM {TABLE}").fetchone()
+        except duckdb.CatalogException:  # never recorded, or taken away
             return None
-        row = con.execute(f"SELECT project_state FROM {TABLE}").fetchone()
     return row[0] if row else None
 
 

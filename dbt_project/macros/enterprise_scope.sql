@@ -10,8 +10,8 @@
     Everything else a row depends on is the project (thresholds, reference seeds, the SQL): a changed project
     rebuilds every model whole (orchestration/build_mark.py). A table on Spark, rebuilt whole on every run.
 
-    Use: config(**enterprise_scope_config()); read each enterprise-level input through
-    `where uscc in ({{ touched_enterprises() }})` inside `{% if is_incremental() %}`. -#}
+    Use: config(**enterprise_scope_config()); end the select of each enterprise-level input with
+    `{{ of_touched_enterprises() }}` (`{{ of_touched_enterprises('and') }}` after a where clause of its own). -#}
 {% macro enterprise_scope_config(keep=none) -%}
     {%- if target.type == 'spark' -%}
         {{ return({'materialized': 'table'}) }}
@@ -55,6 +55,14 @@
         except
         select uscc, inputs_digest, filings from {{ ref('int_enterprise__inputs') }}
     ) as changed_or_gone
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The condition that keeps an input to the touched enterprises in an incremental run, led by `keyword`; nothing
+    in a full build. -#}
+{% macro of_touched_enterprises(keyword='where') -%}
+    {%- if is_incremental() -%}
+    {{ keyword }} uscc in ({{ touched_enterprises() }})
     {%- endif -%}
 {%- endmacro %}
 

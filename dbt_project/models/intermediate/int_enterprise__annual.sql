@@ -37,9 +37,7 @@ with filings as (
         class2_ip,
         amount_unit_suspect
     from {{ ref('int_enterprise__latest_filings') }}
-    {%- if is_incremental() %}
-    where uscc in ({{ touched_enterprises() }})
-    {%- endif %}
+    {{ of_touched_enterprises() }}
 ),
 
 reports as (
@@ -52,9 +50,7 @@ certificates as (
     from {{ ref('int_enterprise__labels') }}
     where label = 'hte'
         and not granted_before_established
-    {%- if is_incremental() %}
-        and uscc in ({{ touched_enterprises() }})
-    {%- endif %}
+        {{ of_touched_enterprises('and') }}
 ),
 
 certified_years as (

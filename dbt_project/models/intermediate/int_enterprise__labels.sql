@@ -9,9 +9,7 @@
 
 with filings as (
     select * from {{ ref('int_enterprise__latest_filings') }}
-    {%- if is_incremental() %}
-    where uscc in ({{ touched_enterprises() }})
-    {%- endif %}
+    {{ of_touched_enterprises() }}
 ),
 
 certificates as (

@@ -4,16 +4,12 @@
 
 with filings as (
     select * from {{ ref('int_enterprise__latest_filings') }}
-    {%- if is_incremental() %}
-    where uscc in ({{ touched_enterprises() }})
-    {%- endif %}
+    {{ of_touched_enterprises() }}
 ),
 
 labels as (
     select * from {{ ref('int_enterprise__labels') }}
-    {%- if is_incremental() %}
-    where uscc in ({{ touched_enterprises() }})
-    {%- endif %}
+    {{ of_touched_enterprises() }}
 ),
 
 latest_certificates as (

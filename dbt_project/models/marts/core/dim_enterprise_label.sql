@@ -4,16 +4,12 @@
 
 with labels as (
     select * from {{ ref('int_enterprise__labels') }}
-    {%- if is_incremental() %}
-    where uscc in ({{ touched_enterprises() }})
-    {%- endif %}
+    {{ of_touched_enterprises() }}
 ),
 
 enterprises as (
     select enterprise_key, uscc from {{ ref('dim_enterprise') }}
-    {%- if is_incremental() %}
-    where uscc in ({{ touched_enterprises() }})
-    {%- endif %}
+    {{ of_touched_enterprises() }}
 ),
 
 final as (

@@ -8,9 +8,7 @@
 
 with reports as (
     select * from {{ ref('int_enterprise__annual') }}
-    {%- if is_incremental() %}
-    where uscc in ({{ touched_enterprises() }})
-    {%- endif %}
+    {{ of_touched_enterprises() }}
 ),
 
 bands as (
