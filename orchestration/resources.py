@@ -8,7 +8,13 @@ from pathlib import Path
 import dagster as dg
 
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
-from orchestration.settings import API_TOKEN_ENV, DEFAULT_DOCS_BASE_URL, PUBLISH_POSTGRES_DSN_ENV, Settings
+from orchestration.settings import (
+    API_TOKEN_ENV,
+    DEFAULT_DBT_THREADS,
+    DEFAULT_DOCS_BASE_URL,
+    PUBLISH_POSTGRES_DSN_ENV,
+    Settings,
+)
 from warehouse.memory import DEFAULT_MEMORY_LIMIT
 from warehouse.publish import remove_leftover_temporaries
 from warehouse.run_lock import RunLock
@@ -28,6 +34,7 @@ class NdcResource(dg.ConfigurableResource):
     api_token: str | None = None
     api_retry_budget_s: float = DEFAULT_RETRY_BUDGET_S
     dbt_target: str = "duckdb"
+    dbt_threads: int = DEFAULT_DBT_THREADS
     publish_postgres_dsn: str | None = None
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     pg_confine_reader: bool = False
@@ -44,6 +51,7 @@ class NdcResource(dg.ConfigurableResource):
             api_token=dg.EnvVar(API_TOKEN_ENV) if settings.api_token else None,
             api_retry_budget_s=settings.api_retry_budget_s,
             dbt_target=settings.dbt_target,
+            dbt_threads=settings.dbt_threads,
             publish_postgres_dsn=dg.EnvVar(PUBLISH_POSTGRES_DSN_ENV) if settings.publish_postgres_dsn else None,
             duckdb_memory_limit=settings.duckdb_memory_limit,
             pg_confine_reader=settings.pg_confine_reader,
@@ -58,6 +66,7 @@ class NdcResource(dg.ConfigurableResource):
             api_token=self.api_token or None,
             api_retry_budget_s=self.api_retry_budget_s,
             dbt_target=self.dbt_target,
+            dbt_threads=self.dbt_threads,
             publish_postgres_dsn=self.publish_postgres_dsn or None,
             duckdb_memory_limit=self.duckdb_memory_limit,
             pg_confine_reader=self.pg_confine_reader,

@@ -6,7 +6,8 @@ ENVIRONMENT below lists each variable with its default (`ndc -h` prints it).
 (orchestration/definitions.py) call it, and the `ndc` Dagster resource carries every value from there as typed config
 (orchestration/resources.py). The two secrets travel as `dg.EnvVar`: Dagster resolves them from the same variable
 when a run starts and shows only the variable's name, never the value. dbt's profile reads `NDC_HOME`,
-`NDC_DBT_TARGET` and `NDC_DUCKDB_MEMORY_LIMIT` itself, from the environment `child_environment()` gives it.
+`NDC_DBT_TARGET`, `NDC_DBT_THREADS` and `NDC_DUCKDB_MEMORY_LIMIT` itself, from the environment
+`child_environment()` gives it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ PUBLISH_POSTGRES_DSN_ENV = "NDC_PUBLISH_POSTGRES_DSN"
 # Where `ndc docs --serve` serves Data Docs, dbt's docs and the report; asset metadata links there, since browsers
 # refuse the file:// links the UI would otherwise show.
 DEFAULT_DOCS_BASE_URL = "http://127.0.0.1:8080/"
+# dbt's threads on the DuckDB target: the models and tests it runs at once, on the one connection dbt-duckdb keeps
+# to the build file (still one writer). Two cut `dbt build` by 14-24% at one national year and raised the run's peak
+# memory by 13% (docs/benchmark.md); one keeps the peak the five-year figures were measured with.
+DBT_THREADS_ENV = "NDC_DBT_THREADS"
+DEFAULT_DBT_THREADS = 1
+MAX_DBT_THREADS = 32
 
 # Every variable the pipeline reads: (name, default, what). `ndc -h` lists them.
 ENVIRONMENT = (
@@ -39,6 +46,8 @@ ENVIRONMENT = (
     ("NDC_API_RETRY_BUDGET_S", f"{DEFAULT_RETRY_BUDGET_S:g}",
      "seconds one API page may spend on retries before the pull stops"),
     ("NDC_DBT_TARGET", "duckdb", "dbt target (dbt_project/profiles.yml): duckdb, spark, spark_cluster"),
+    (DBT_THREADS_ENV, f"{DEFAULT_DBT_THREADS}",
+     f"models and tests dbt runs at once on the duckdb target (1-{MAX_DBT_THREADS}): faster, and more memory"),
     (PUBLISH_POSTGRES_DSN_ENV, "unset (DuckDB only)",
      "PostgreSQL to publish the analytics and ops schemas to (secret: never logged)"),
     (MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT,
@@ -59,6 +68,7 @@ class Settings:
     api_token: str | None = None
     api_retry_budget_s: float = DEFAULT_RETRY_BUDGET_S
     dbt_target: str = "duckdb"
+    dbt_threads: int = DEFAULT_DBT_THREADS
     publish_postgres_dsn: str | None = None
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     pg_confine_reader: bool = False
@@ -76,6 +86,7 @@ class Settings:
             api_token=environ.get(API_TOKEN_ENV) or None,
             api_retry_budget_s=_seconds(environ, "NDC_API_RETRY_BUDGET_S", DEFAULT_RETRY_BUDGET_S),
             dbt_target=environ.get("NDC_DBT_TARGET") or "duckdb",
+            dbt_threads=_dbt_threads(environ.get(DBT_THREADS_ENV)),
             publish_postgres_dsn=environ.get(PUBLISH_POSTGRES_DSN_ENV) or None,
             duckdb_memory_limit=environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
             pg_confine_reader=(environ.get("NDC_PG_CONFINE_READER") or "").strip().lower() in ("1", "true", "yes"),
@@ -86,7 +97,7 @@ class Settings:
     def child_environment(self) -> dict[str, str]:
         """What child processes (dbt) must see so they agree with these settings."""
         return {"NDC_HOME": str(self.home), "NDC_DBT_TARGET": self.dbt_target,
-                MEMORY_LIMIT_ENV: self.duckdb_memory_limit}
+                DBT_THREADS_ENV: str(self.dbt_threads), MEMORY_LIMIT_ENV: self.duckdb_memory_limit}
 
     @property
     def builds_on_spark(self) -> bool:
@@ -160,6 +171,17 @@ def _base_url(text: str) -> str:
     if not text.startswith(("http://", "https://")):
         raise ValueError(f"NDC_DOCS_BASE_URL={text!r}: give an http(s) address, e.g. {DEFAULT_DOCS_BASE_URL}")
     return text if text.endswith("/") else text + "/"
+
+
+def _dbt_threads(text: str | None) -> int:
+    """NDC_DBT_THREADS as written; empty gives the default. Raises ValueError saying what was expected."""
+    text = (text or "").strip()
+    if not text:
+        return DEFAULT_DBT_THREADS
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DBT_THREADS:
+        raise ValueError(f"{DBT_THREADS_ENV}={text!r}: a whole number of threads from 1 to {MAX_DBT_THREADS}, "
+                         f"e.g. {DEFAULT_DBT_THREADS}")
+    return int(text)
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:

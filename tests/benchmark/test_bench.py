@@ -117,7 +117,8 @@ def rebuilt(bench, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     """The nightly refresh's home copied without its serving file, Dagster instance and dbt runs, its build database
     made as an earlier dbt project would have left it (another project recorded, one fact row computed otherwise),
     then a plain `ndc run --quiet`: a changed project rebuilds every model whole (orchestration/build_mark.py), so
-    this run is the full rebuild of the same landed filings."""
+    this run is the full rebuild of the same landed filings. It runs dbt on two threads (the nightly ran on the
+    default one), so comparing the two also checks that models built side by side build the same tables."""
     _, _, work = bench
 
     def build(root: Path) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
@@ -127,7 +128,7 @@ def rebuilt(bench, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
             con.execute("UPDATE main.ndc_build SET project_state = 'an earlier dbt project'")
             con.execute(f"UPDATE analytics.fct_enterprise_annual SET hte_cert_no = '{EARLIER}' "
                         "WHERE filing_id = (SELECT min(filing_id) FROM analytics.fct_enterprise_annual)")
-        return nightly, home, run_ndc(home, "run", "--quiet")
+        return nightly, home, run_ndc(home, "run", "--quiet", env={"NDC_DBT_THREADS": "2"})
 
     return shared(tmp_path_factory, "bench-rebuilt", build)
 
@@ -143,6 +144,13 @@ def test_a_changed_dbt_project_rebuilds_the_incremental_facts_whole(rebuilt):
         recorded = con.execute("SELECT project_state FROM main.ndc_build").fetchall()
     assert stale == 0, "a fact row computed by another dbt project survived the run"
     assert recorded == [(dbt_project_state(),)]
+
+
+def test_ndc_dbt_threads_reaches_dbt(rebuilt):
+    _, home, run = rebuilt
+    assert run.returncode == 0, run.stdout + run.stderr[-3000:]
+    (log,) = (home / "dbt" / "runs").glob("*/dbt.log")
+    assert "Concurrency: 2 threads (target='duckdb')" in log.read_text(encoding="utf-8")
 
 
 def test_the_nightly_refresh_publishes_exactly_what_a_full_rebuild_publishes(rebuilt):

@@ -18,7 +18,7 @@ from orchestration.defs.jobs import FULL_REFRESH_JOB
 from orchestration.defs import publish
 from orchestration.defs.publish import SERVING_DUCKDB
 from orchestration.resources import NdcResource, RunLockResource
-from orchestration.settings import Settings
+from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 TOKEN = "tok-3f9a-never-shown"
 PASSWORD = "pw-77c1-never-shown"  # pragma: allowlist secret (a made-up password the test looks for)
@@ -34,6 +34,7 @@ def environment(tmp_path: Path, monkeypatch) -> Path:
         "NDC_API_TOKEN": TOKEN,
         "NDC_API_RETRY_BUDGET_S": "45",
         "NDC_DBT_TARGET": "spark",
+        "NDC_DBT_THREADS": "3",
         "NDC_PUBLISH_POSTGRES_DSN": DSN,
         "NDC_DUCKDB_MEMORY_LIMIT": "512MB",
         "NDC_DOCS_BASE_URL": "https://docs.example/ndc",
@@ -53,12 +54,13 @@ def test_the_resource_carries_the_settings_read_at_load_and_later_changes_do_not
     resource = build_definitions(loaded).resources["ndc"]
     assert _at_run_start(resource) == loaded
     assert loaded.duckdb_memory_limit == "512MB" and loaded.api_retry_budget_s == 45 and loaded.builds_on_spark
-    assert loaded.docs_base_url == "https://docs.example/ndc/"
+    assert loaded.docs_base_url == "https://docs.example/ndc/" and loaded.dbt_threads == 3
 
     monkeypatch.setenv("NDC_HOME", str(environment / "elsewhere"))
     monkeypatch.setenv("NDC_API_URL", "https://other.example/api")
     monkeypatch.setenv("NDC_API_RETRY_BUDGET_S", "5")
     monkeypatch.setenv("NDC_DBT_TARGET", "duckdb")
+    monkeypatch.setenv("NDC_DBT_THREADS", "1")
     monkeypatch.setenv("NDC_DUCKDB_MEMORY_LIMIT", "2GB")
     assert _at_run_start(resource) == loaded
 
@@ -184,3 +186,18 @@ def test_links_to_served_documentation_are_under_the_docs_base_url(environment: 
     monkeypatch.setenv("NDC_DOCS_BASE_URL", "/srv/docs")
     with pytest.raises(ValueError, match="NDC_DOCS_BASE_URL"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize("text", ["0", "33", "two", "-1", "1.5"])
+def test_a_thread_count_dbt_cannot_use_is_refused_naming_the_setting(text: str):
+    with pytest.raises(ValueError, match=r"NDC_DBT_THREADS=.*a whole number of threads from 1 to 32"):
+        Settings.from_env({"NDC_HOME": "/tmp/ndc", "NDC_DBT_THREADS": text})
+
+
+def test_dbt_threads_reach_dbt_and_default_to_the_profiles_own():
+    """The thread count reaches dbt's profile through its environment; unset, both sides agree on one thread (dbt run
+    by hand reads the profile's fallback)."""
+    assert Settings.from_env({"NDC_DBT_THREADS": " 4 "}).child_environment()["NDC_DBT_THREADS"] == "4"
+    unset = Settings.from_env({})
+    profile = (DBT_PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
+    assert f"env_var('NDC_DBT_THREADS', '{unset.dbt_threads}')" in profile
