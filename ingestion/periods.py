@@ -31,14 +31,3 @@ QUARTERLY_DEADLINE_DAYS = 20
 # Later than this, the day after the deadline falls in another month in some quarters (the schedule runs on one
 # day of the month): refused rather than guessed.
 MAX_QUARTERLY_DEADLINE_DAYS = 27
-
-
-def parse_deadline_days(text: str | None) -> int:
-    """NDC_QUARTERLY_DEADLINE_DAYS as written; empty gives the default. Raises ValueError saying what was expected."""
-    text = (text or "").strip()
-    if not text:
-        return QUARTERLY_DEADLINE_DAYS
-    if not text.isdigit() or not 1 <= int(text) <= MAX_QUARTERLY_DEADLINE_DAYS:
-        raise ValueError(f"NDC_QUARTERLY_DEADLINE_DAYS={text!r}: a whole number of days from 1 to "
-                         f"{MAX_QUARTERLY_DEADLINE_DAYS}")
-    return int(text)

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ingestion.api_client import DEFAULT_RETRY_BUDGET_S
-from ingestion.periods import QUARTERLY_DEADLINE_DAYS, parse_deadline_days
+from ingestion.periods import MAX_QUARTERLY_DEADLINE_DAYS, QUARTERLY_DEADLINE_DAYS
 from warehouse.memory import DEFAULT_MEMORY_LIMIT, MEMORY_LIMIT_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,11 +86,12 @@ class Settings:
             api_token=environ.get(API_TOKEN_ENV) or None,
             api_retry_budget_s=_seconds(environ, "NDC_API_RETRY_BUDGET_S", DEFAULT_RETRY_BUDGET_S),
             dbt_target=environ.get("NDC_DBT_TARGET") or "duckdb",
-            dbt_threads=_dbt_threads(environ.get(DBT_THREADS_ENV)),
+            dbt_threads=_whole_number(environ, DBT_THREADS_ENV, DEFAULT_DBT_THREADS, MAX_DBT_THREADS, "threads"),
             publish_postgres_dsn=environ.get(PUBLISH_POSTGRES_DSN_ENV) or None,
             duckdb_memory_limit=environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
             pg_confine_reader=(environ.get("NDC_PG_CONFINE_READER") or "").strip().lower() in ("1", "true", "yes"),
-            quarterly_deadline_days=parse_deadline_days(environ.get("NDC_QUARTERLY_DEADLINE_DAYS")),
+            quarterly_deadline_days=_whole_number(environ, "NDC_QUARTERLY_DEADLINE_DAYS", QUARTERLY_DEADLINE_DAYS,
+                                                  MAX_QUARTERLY_DEADLINE_DAYS, "days"),
             docs_base_url=_base_url(environ.get("NDC_DOCS_BASE_URL") or DEFAULT_DOCS_BASE_URL),
         )
 
@@ -173,14 +174,14 @@ def _base_url(text: str) -> str:
     return text if text.endswith("/") else text + "/"
 
 
-def _dbt_threads(text: str | None) -> int:
-    """NDC_DBT_THREADS as written; empty gives the default. Raises ValueError saying what was expected."""
-    text = (text or "").strip()
+def _whole_number(environ: Mapping[str, str], name: str, default: int, high: int, unit: str) -> int:
+    """A setting that is a whole number from 1 to `high`, as written; unset or empty gives `default`. Raises
+    ValueError naming the variable and what was expected."""
+    text = (environ.get(name) or "").strip()
     if not text:
-        return DEFAULT_DBT_THREADS
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DBT_THREADS:
-        raise ValueError(f"{DBT_THREADS_ENV}={text!r}: a whole number of threads from 1 to {MAX_DBT_THREADS}, "
-                         f"e.g. {DEFAULT_DBT_THREADS}")
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= high:
+        raise ValueError(f"{name}={text!r}: a whole number of {unit} from 1 to {high}")
     return int(text)
 
 

@@ -8,7 +8,6 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from ingestion.periods import parse_deadline_days
 from orchestration.definitions import defs
 from orchestration.defs.jobs import FULL_REFRESH_JOB, QUARTER_JOB
 from orchestration.partitions import (
@@ -29,7 +28,7 @@ def test_the_deadline_is_20_days_after_the_quarter_unless_configured():
     assert Settings.from_env({"NDC_QUARTERLY_DEADLINE_DAYS": "15"}).quarterly_deadline_days == 15
     for wrong in ("0", "28", "twenty", "-3"):
         with pytest.raises(ValueError, match="NDC_QUARTERLY_DEADLINE_DAYS"):
-            parse_deadline_days(wrong)
+            Settings.from_env({"NDC_QUARTERLY_DEADLINE_DAYS": wrong})
 
 
 def test_quarters_run_from_2019_to_the_last_quarter_that_has_ended():
