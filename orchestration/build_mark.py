@@ -12,6 +12,12 @@ and records the project only once that build succeeded. The record is removed be
 build that fails or is killed half-way leaves none, and the next run rebuilds whole again. A home's first build
 has nothing to compare with and builds whole anyway.
 
+It also records whether that build passed every data test (`main.ndc_tested`), which lets the next build test
+only the rows it changed (dbt_project/macros/test_scope.sql): a row a build left unchanged still passes the tests
+it passed. The record is removed before every build of the DuckDB target and written again only after a build of
+every node that built every model and passed every test, so a failure, a kill or a selection leaves none and the
+next build tests every row.
+
 Only the DuckDB target: on Spark the models are tables the build database does not hold (and plain Parquet facts
 are rebuilt whole on every run). A build of a selection (the UI's) neither rebuilds whole nor records, since it
 builds only some of the models; under another project it takes the record away (those models are then built by
@@ -27,6 +33,7 @@ from typing import Any
 import duckdb
 
 TABLE = "main.ndc_build"
+TESTED = "main.ndc_tested"
 # A node that did not leave its model as the project now computes it (run_results.json statuses).
 NOT_BUILT = ("error", "fail", "runtime error", "skipped")
 
@@ -61,3 +68,29 @@ def record(build_db: Path, state: str, run_id: str) -> None:
     with duckdb.connect(str(build_db), config={"threads": "1"}) as con:
         con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT ?::VARCHAR AS project_state, ?::VARCHAR AS run_id, "
                     "now() AS built_at", [state, run_id])
+
+
+def take_tests_record(build_db: Path) -> bool:
+    """Whether the build database's last build built every model and passed every data test. The record is removed
+    at once: the build about to start changes rows no test has passed yet."""
+    if not build_db.is_file():
+        return False
+    with duckdb.connect(str(build_db), config={"threads": "1"}) as con:
+        try:
+            passed = con.execute(f"SELECT count(*) FROM {TESTED}").fetchone()[0] == 1
+        except duckdb.CatalogException:
+            return False
+        con.execute(f"DROP TABLE {TESTED}")
+    return passed
+
+
+def all_tests_passed(results: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether dbt's results show every model built and every data test passed (a warning is not a pass)."""
+    tests = [r for r in results if r.get("unique_id", "").startswith("test.")]
+    return built_every_model(results) and bool(tests) and all(r.get("status") == "pass" for r in tests)
+
+
+def record_tests(build_db: Path, run_id: str) -> None:
+    """After a build of every node that built every model and passed every test."""
+    with duckdb.connect(str(build_db), config={"threads": "1"}) as con:
+        con.execute(f"CREATE OR REPLACE TABLE {TESTED} AS SELECT ?::VARCHAR AS run_id, now() AS tested_at", [run_id])

@@ -22,6 +22,7 @@
         'incremental_strategy': 'delete+insert',
         'on_schema_change': 'fail',
         'meta': {'years': 'all'},
+        'pre_hook': "{{ remember_touched_enterprises() }}",
         'post_hook': [
             "{{ delete_gone_enterprises(" ~ (keep | tojson if keep else 'none') ~ ") }}",
             "{{ remember_enterprise_inputs() }}",
@@ -29,10 +30,16 @@
     }) }}
 {%- endmacro %}
 
+{#- A record an enterprise-scoped model keeps beside itself in the intermediate schema: `<model>__<what>`.
+    `model`: the model's relation (a test names the model it tests this way, macros/test_scope.sql). -#}
+{% macro enterprise_scope_record(what, model=none) -%}
+    {%- set model = model if model is not none else this -%}
+    {{ return(api.Relation.create(database=model.database, schema=generate_schema_name('intermediate', none) | trim,
+                                  identifier=model.identifier ~ '__' ~ what)) }}
+{%- endmacro %}
+
 {% macro enterprise_inputs_built_from() -%}
-    {%- set inputs = ref('int_enterprise__inputs') -%}
-    {{ return(api.Relation.create(database=inputs.database, schema=inputs.schema,
-                                  identifier=this.identifier ~ '__built_from')) }}
+    {{ return(enterprise_scope_record('built_from')) }}
 {%- endmacro %}
 
 {#- The USCCs whose latest filings differ from those the model was last built from: new, changed or gone. Without
@@ -58,11 +65,24 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Pre-hook: the enterprises this run computes again, kept as `<model>__touched` (computed once, however many
+    inputs the model restricts to them). The model's data tests that hold enterprise by enterprise read it too:
+    after a build whose every test passed, the next one tests only these enterprises' rows (macros/test_scope.sql).
+    A full build computes every enterprise and keeps no record, so its tests take every row. -#}
+{% macro remember_touched_enterprises() -%}
+    {%- if is_incremental() -%}
+    create or replace table {{ enterprise_scope_record('touched') }} as {{ touched_enterprises() }}
+    {%- else -%}
+    drop table if exists {{ enterprise_scope_record('touched') }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The condition that keeps an input to the touched enterprises in an incremental run, led by `keyword`; nothing
     in a full build. -#}
 {% macro of_touched_enterprises(keyword='where') -%}
+    {%- do ref('int_enterprise__inputs') -%}  {#- what the pre-hook reads: built first, also when parsing -#}
     {%- if is_incremental() -%}
-    {{ keyword }} uscc in ({{ touched_enterprises() }})
+    {{ keyword }} uscc in (select uscc from {{ enterprise_scope_record('touched') }})
     {%- endif -%}
 {%- endmacro %}
 

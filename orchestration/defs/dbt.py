@@ -212,6 +212,15 @@ def period_environment(full_refresh: bool = False, period_vars: Mapping[str, int
     return {f"NDC_RUN_{bound.upper()}": str(window.get(bound, "")) for bound in ("period_from", "period_to")}
 
 
+TEST_SCOPE_ENV = "NDC_RUN_TEST_SCOPE"
+
+
+def test_scope_environment(changed_only: bool) -> dict[str, str]:
+    """Whether the data tests that hold enterprise by enterprise take only the enterprises this build computed
+    again (dbt_project/macros/test_scope.sql): `changed`, or `all`. Always set, so nothing from outside leaks in."""
+    return {TEST_SCOPE_ENV: "changed" if changed_only else "all"}
+
+
 def prune_run_folders(runs: Path, keep: int, current: Path) -> list[Path]:
     """Remove all but the `keep` newest run folders under `runs` (the current run's is always kept)."""
     folders = sorted((p for p in runs.glob("*") if p.is_dir() and p != current), key=lambda p: p.stat().st_mtime,
@@ -500,6 +509,15 @@ def _rebuild_whole(context: dg.AssetExecutionContext, settings, asked: bool) -> 
     return True, project
 
 
+def _tests_scoped(settings, project: str | None, full_refresh: bool) -> bool:
+    """Whether the data tests that hold enterprise by enterprise take only the enterprises this build computes again
+    (dbt_project/macros/test_scope.sql): when the last build built every model and passed every test, and this one
+    builds every node incrementally on DuckDB under the project recorded (`project` is None for a selection and on
+    Spark). The record is taken away whatever is decided: the rows this build writes are not tested yet."""
+    tested = build_mark.take_tests_record(settings.build_db)
+    return tested and project is not None and not full_refresh
+
+
 @cache
 def dbt_models() -> dg.AssetsDefinition:
     _check_manifest()
@@ -511,6 +529,7 @@ def dbt_models() -> dg.AssetsDefinition:
                 config: DbtRunConfig):
         settings = ndc.settings
         full_refresh, project = _rebuild_whole(context, settings, config.full_refresh)
+        scoped_tests = _tests_scoped(settings, project, full_refresh)
         first, last = run_years(context.run.tags)
         if first:
             context.log.info(f"reporting years {first}-{last}: " + ("every year (full refresh)" if full_refresh
@@ -523,11 +542,14 @@ def dbt_models() -> dg.AssetsDefinition:
             unmark(settings.build_db, seeds)
         args = dbt_build_args(full_refresh, _engine_vars(settings), skip_seeds=reuse_seeds)
         dbt_environment = {**build_environment(settings),
-                           **period_environment(full_refresh, dbt_period_vars(first, last))}
+                           **period_environment(full_refresh, dbt_period_vars(first, last)),
+                           **test_scope_environment(scoped_tests)}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
         if reuse_seeds:
             context.log.info(f"the {len(seeds)} reference seeds are as the build database holds them: not loaded again")
+        context.log.info("data tests: those that hold enterprise by enterprise take only the enterprises this build "
+                         "computes again" if scoped_tests else "data tests: every row")
         try:
             # Every model built (not a selection from the UI): the quarterly ones too, in the same `dbt build`.
             yield from _build(context, dbt, settings, translator, args, dbt_environment, target, by_quarter=False,
@@ -537,6 +559,8 @@ def dbt_models() -> dg.AssetsDefinition:
                 mark_loaded(settings.build_db, seeds, results)
             if project and build_mark.built_every_model(results):
                 build_mark.record(settings.build_db, project, context.run.run_id)
+                if build_mark.all_tests_passed(results):
+                    build_mark.record_tests(settings.build_db, context.run.run_id)
         finally:
             prune_run_folders(settings.dbt_runs, keep=DBT_RUNS_KEPT, current=target)
         if settings.builds_on_spark:
@@ -561,7 +585,8 @@ def quarterly_models() -> dg.AssetsDefinition:
         context.log.info(f"quarters {', '.join(context.partition_keys)}: the quarterly models are rebuilt whole")
         args = dbt_build_args(config.full_refresh, _engine_vars(settings))
         # No year window: the quarterly models are tables, never restricted to some years.
-        dbt_environment = {**build_environment(settings), **period_environment(config.full_refresh)}
+        dbt_environment = {**build_environment(settings), **period_environment(config.full_refresh),
+                           **test_scope_environment(False)}
         target = settings.dbt_runs / context.run.run_id
         context.log.info(f"dbt's compiled SQL, results and log for this run: {target}")
         try:

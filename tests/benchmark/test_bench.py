@@ -112,6 +112,24 @@ def test_the_nightly_delivery_corrects_earlier_years_and_is_published(bench):
     assert corrected_earlier > 0
 
 
+SCOPED_TEST = "unique_combination_mart_sme_evaluation_uscc__period"  # holds enterprise by enterprise
+
+
+def compiled_test(run_folder: Path, name: str) -> str:
+    return next((run_folder / "compiled").rglob(f"{name}*.sql")).read_text(encoding="utf-8")
+
+
+def test_the_nightly_tests_only_the_enterprises_it_computed_again(bench):
+    """The full run passed every data test, so the nightly refresh's tests that hold enterprise by enterprise took only
+    the enterprises it computed again (dbt_project/macros/test_scope.sql); it passed them all and recorded so."""
+    _, _, work = bench
+    home = work / "full"
+    nightly = max((home / "dbt" / "runs").iterdir(), key=lambda folder: folder.stat().st_mtime)
+    assert "mart_sme_evaluation__touched" in compiled_test(nightly, SCOPED_TEST)
+    with duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM main.ndc_tested").fetchone() == (1,)
+
+
 @pytest.fixture(scope="session")
 def rebuilt(bench, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
     """The nightly refresh's home copied without its serving file, Dagster instance and dbt runs, its build database
@@ -144,6 +162,9 @@ def test_a_changed_dbt_project_rebuilds_the_incremental_facts_whole(rebuilt):
         recorded = con.execute("SELECT project_state FROM main.ndc_build").fetchall()
     assert stale == 0, "a fact row computed by another dbt project survived the run"
     assert recorded == [(dbt_project_state(),)]
+    # The copy records that the nightly passed every test, but a whole rebuild tests every row.
+    (run_folder,) = (home / "dbt" / "runs").iterdir()
+    assert "__touched" not in compiled_test(run_folder, SCOPED_TEST)
 
 
 def test_ndc_dbt_threads_reaches_dbt(rebuilt):

@@ -6,12 +6,14 @@ a lower revision delivered after the higher one, the row kept withdrawn while an
 withdrawn altogether, a new filing, the same row delivered again and an enterprise whose every filing is withdrawn;
 one enterprise-scoped model has lost its record of the enterprises it was built from.
 One incremental `dbt run` of the models, then one `--full-refresh`: the same rows, and each case as the
-latest-revision rule wants it.
+latest-revision rule wants it. Between the two, the data tests scoped to the enterprises the run computed again
+(macros/test_scope.sql) are run on duplicates planted inside and outside that scope.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -64,6 +66,42 @@ def dbt_run(home: Path, target: Path, *args: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
+def scoped_test_failures(home: Path, target: Path, scope: str) -> set[str]:
+    """The failing data tests of mart_sme_evaluation, by `dbt test` with the run's test scope `scope`."""
+    result = run_dbt(home, target, "test", "--select", "mart_sme_evaluation", "--exclude-resource-type", "unit_test",
+                     env={"NDC_RUN_TEST_SCOPE": scope})
+    results = [r for r in json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+               if r["unique_id"].startswith("test.")]
+    assert results and all(r["status"] in ("pass", "fail") for r in results), result.stdout[-3000:]
+    return {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
+
+
+def assert_scoped_tests_take_only_the_touched_enterprises(home: Path, target: Path) -> None:
+    """After the incremental run: a scoped test (macros/test_scope.sql) takes the enterprises the run computed
+    again. A duplicate planted for an untouched enterprise is left to the whole test (a full rebuild's, or the one
+    after a failure: tests/orchestration/test_build_mark.py); one planted for a touched enterprise is found."""
+    build = home / "warehouse" / "build.duckdb"
+    grain = "unique_combination_mart_sme_evaluation_uscc__period"
+
+    def plant(touched: bool) -> None:
+        with duckdb.connect(str(build)) as con:
+            con.execute(
+                "INSERT INTO analytics.mart_sme_evaluation SELECT * FROM analytics.mart_sme_evaluation WHERE uscc = ("
+                "SELECT min(uscc) FROM analytics.mart_sme_evaluation WHERE uscc "
+                + ("" if touched else "NOT ") + "IN (SELECT uscc FROM intermediate.mart_sme_evaluation__touched)) "
+                "LIMIT 1")
+
+    plant(touched=False)
+    with duckdb.connect(str(build), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM (SELECT uscc, period FROM analytics.mart_sme_evaluation "
+                           "GROUP BY ALL HAVING count(*) > 1)").fetchone() == (1,)
+    assert scoped_test_failures(home, target, "changed") == set()
+    plant(touched=True)
+    assert grain in scoped_test_failures(home, target, "changed")
+    compiled = next((target / "compiled").rglob(f"{grain}*.sql")).read_text(encoding="utf-8")
+    assert "mart_sme_evaluation__touched" in compiled
+
+
 def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_sample: PublishedSample,
                                                                       tmp_path: Path):
     home = tmp_path / "ndc"
@@ -103,7 +141,7 @@ def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_s
     assert "touched as" in compiled, "the run did not build incrementally"
     for model, folder in (("dim_enterprise", "marts/core"), ("mart_sme_evaluation", "marts/evaluation")):
         compiled = (tmp_path / "target" / "compiled" / "ndc" / "models" / folder / f"{model}.sql").read_text("utf-8")
-        assert "new_or_changed" in compiled, f"{model} was not built by enterprise"
+        assert f"{model}__touched" in compiled, f"{model} was not built by enterprise"
     with duckdb.connect(str(build), read_only=True) as con:
         incremental = latest(con)
         rows = con.execute("SELECT filing_id, revision, revenue FROM intermediate.int_enterprise__latest_filings")\
@@ -120,6 +158,8 @@ def test_the_latest_filings_built_incrementally_equal_a_full_rebuild(published_s
         for model, schema in BY_ENTERPRISE.items():
             (left,) = con.execute(f"SELECT count(*) FROM {schema}.{model} WHERE uscc = ?", [vanished]).fetchone()
             assert left == 0, f"{model} kept the rows of an enterprise with no filing left"
+
+    assert_scoped_tests_take_only_the_touched_enterprises(home, tmp_path / "tests")
 
     dbt_run(home, tmp_path / "target", "--full-refresh")
     with duckdb.connect(str(build), read_only=True) as con:

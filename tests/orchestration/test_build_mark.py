@@ -1,5 +1,8 @@
 """The build database's record of the dbt project its incremental models were built by (orchestration/build_mark.py)
-and the decision it drives: a build under another project rebuilds every model whole. The whole run is in
+and the decision it drives: a build under another project rebuilds every model whole. Its record that the last
+build passed every data test, and the decision that one drives: the next build's tests that hold enterprise by
+enterprise take only the enterprises it computes again (dbt_project/macros/test_scope.sql; the dbt side is in
+tests/dbt/test_latest_filings.py). The whole run is in
 tests/benchmark/test_bench.py (a fact row computed by an earlier project does not survive a plain `ndc run`)."""
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import duckdb
 import pytest
 
 from orchestration import build_mark
-from orchestration.defs.dbt import _rebuild_whole
+from orchestration.defs.dbt import _rebuild_whole, _tests_scoped
 from orchestration.fingerprint import dbt_project_state
 
 NOW = dbt_project_state()
@@ -87,3 +90,40 @@ def test_a_selection_built_under_another_project_takes_the_record_away(tmp_path:
     same = _database(tmp_path / "same.duckdb", NOW)
     assert _decide(same, subset=True) == (False, None)
     assert build_mark.built_with(same) == NOW
+
+
+@pytest.mark.parametrize(("statuses", "passed"), [
+    ({"model.ndc.a": "success", "seed.ndc.s": "success", "test.ndc.t": "pass", "test.ndc.u": "pass"}, True),
+    ({"model.ndc.a": "success", "test.ndc.t": "pass", "test.ndc.u": "warn"}, False),  # its failing rows stay
+    ({"model.ndc.a": "success", "test.ndc.t": "fail"}, False),
+    ({"model.ndc.a": "success", "test.ndc.t": "error"}, False),
+    ({"model.ndc.a": "error", "test.ndc.t": "skipped"}, False),
+    ({"model.ndc.a": "success"}, False),  # no test ran
+])
+def test_only_a_build_that_passed_every_test_is_recorded_as_tested(statuses, passed):
+    results = [{"unique_id": uid, "status": status} for uid, status in statuses.items()]
+    assert build_mark.all_tests_passed(results) is passed
+
+
+def _scoped(build_db: Path, project: str | None = NOW, full_refresh: bool = False) -> bool:
+    return _tests_scoped(SimpleNamespace(build_db=build_db), project, full_refresh)
+
+
+def test_tests_take_only_the_changes_after_a_build_that_passed_every_test(tmp_path: Path):
+    db = _database(tmp_path / "build.duckdb", NOW)
+    assert not _scoped(db), "a build database that records no tested build is tested whole"
+    build_mark.record_tests(db, "run-1")
+    assert _scoped(db)
+    # The record is taken by the build that reads it: if that build fails, is killed or fails a test, it never
+    # records, and the one after it tests every row again.
+    assert not _scoped(db)
+    assert not _scoped(tmp_path / "absent.duckdb")
+
+
+@pytest.mark.parametrize(("project", "full_refresh"), [(None, False), (NOW, True)])
+def test_a_selection_a_spark_build_and_a_full_rebuild_test_every_row_and_take_the_record(
+        tmp_path: Path, project, full_refresh):
+    db = _database(tmp_path / "build.duckdb", NOW)
+    build_mark.record_tests(db, "run-1")
+    assert not _scoped(db, project, full_refresh)
+    assert not _scoped(db), "rows built without the record vouching for them must be tested whole next time"
