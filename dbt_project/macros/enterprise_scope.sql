@@ -70,10 +70,14 @@
     after a build whose every test passed, the next one tests only these enterprises' rows (macros/test_scope.sql).
     A full build computes every enterprise and keeps no record, so its tests take every row. -#}
 {% macro remember_touched_enterprises() -%}
+    {%- set record = enterprise_scope_record('touched').incorporate(type='table') -%}
+    {#- dbt's cache of relations is read when a run starts: the tests of this run look the record up there. -#}
     {%- if is_incremental() -%}
-    create or replace table {{ enterprise_scope_record('touched') }} as {{ touched_enterprises() }}
+    {%- do adapter.cache_added(record) -%}
+    create or replace table {{ record }} as {{ touched_enterprises() }}
     {%- else -%}
-    drop table if exists {{ enterprise_scope_record('touched') }}
+    {%- do adapter.cache_dropped(record) -%}
+    drop table if exists {{ record }}
     {%- endif -%}
 {%- endmacro %}
 

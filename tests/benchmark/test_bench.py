@@ -119,13 +119,19 @@ def compiled_test(run_folder: Path, name: str) -> str:
     return next((run_folder / "compiled").rglob(f"{name}*.sql")).read_text(encoding="utf-8")
 
 
+def nightly_run_folder(home: Path) -> Path:
+    """The dbt run folder of the benchmark's nightly refresh: its one build that was not a full refresh."""
+    (folder,) = [folder for folder in (home / "dbt" / "runs").iterdir()
+                 if not json.loads((folder / "run_results.json").read_text(encoding="utf-8"))["args"].get("full_refresh")]
+    return folder
+
+
 def test_the_nightly_tests_only_the_enterprises_it_computed_again(bench):
     """The full run passed every data test, so the nightly refresh's tests that hold enterprise by enterprise took only
     the enterprises it computed again (dbt_project/macros/test_scope.sql); it passed them all and recorded so."""
     _, _, work = bench
     home = work / "full"
-    nightly = max((home / "dbt" / "runs").iterdir(), key=lambda folder: folder.stat().st_mtime)
-    assert "mart_sme_evaluation__touched" in compiled_test(nightly, SCOPED_TEST)
+    assert "mart_sme_evaluation__touched" in compiled_test(nightly_run_folder(home), SCOPED_TEST)
     with duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM main.ndc_tested").fetchone() == (1,)
 
@@ -135,8 +141,8 @@ def rebuilt(bench, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     """The nightly refresh's home copied without its serving file, Dagster instance and dbt runs, its build database
     made as an earlier dbt project would have left it (another project recorded, one fact row computed otherwise),
     then a plain `ndc run --quiet`: a changed project rebuilds every model whole (orchestration/build_mark.py), so
-    this run is the full rebuild of the same landed filings. It runs dbt on two threads (the nightly ran on the
-    default one), so comparing the two also checks that models built side by side build the same tables."""
+    this run is the full rebuild of the same landed filings. It runs dbt on one thread (the nightly ran on the
+    default two), so comparing the two also checks that models built side by side build the same tables."""
     _, _, work = bench
 
     def build(root: Path) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
@@ -146,7 +152,7 @@ def rebuilt(bench, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
             con.execute("UPDATE main.ndc_build SET project_state = 'an earlier dbt project'")
             con.execute(f"UPDATE analytics.fct_enterprise_annual SET hte_cert_no = '{EARLIER}' "
                         "WHERE filing_id = (SELECT min(filing_id) FROM analytics.fct_enterprise_annual)")
-        return nightly, home, run_ndc(home, "run", "--quiet", env={"NDC_DBT_THREADS": "2"})
+        return nightly, home, run_ndc(home, "run", "--quiet", env={"NDC_DBT_THREADS": "1"})
 
     return shared(tmp_path_factory, "bench-rebuilt", build)
 
@@ -168,9 +174,12 @@ def test_a_changed_dbt_project_rebuilds_the_incremental_facts_whole(rebuilt):
 
 
 def test_ndc_dbt_threads_reaches_dbt(rebuilt):
-    _, home, run = rebuilt
+    """The nightly ran on the default two threads, the rebuild on the one NDC_DBT_THREADS asked for."""
+    nightly, home, run = rebuilt
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     (log,) = (home / "dbt" / "runs").glob("*/dbt.log")
+    assert "Concurrency: 1 threads (target='duckdb')" in log.read_text(encoding="utf-8")
+    log = nightly_run_folder(nightly) / "dbt.log"
     assert "Concurrency: 2 threads (target='duckdb')" in log.read_text(encoding="utf-8")
 
 
