@@ -35,7 +35,7 @@ DEFAULT_DOCS_BASE_URL = "http://127.0.0.1:8080/"
 # to the build file (still one writer). Two cut `dbt build` by 14-24% at one national year and raised the run's peak
 # memory by 13% (docs/benchmark.md); one keeps the peak the five-year figures were measured with.
 DBT_THREADS_ENV = "NDC_DBT_THREADS"
-DEFAULT_DBT_THREADS = 1
+DEFAULT_DBT_THREADS = 2
 MAX_DBT_THREADS = 32
 
 # Every variable the pipeline reads: (name, default, what). `ndc -h` lists them.
