@@ -84,7 +84,6 @@
 {#- The condition that keeps an input to the touched enterprises in an incremental run, led by `keyword`; nothing
     in a full build. -#}
 {% macro of_touched_enterprises(keyword='where') -%}
-    {%- do ref('int_enterprise__inputs') -%}  {#- what the pre-hook reads: built first, also when parsing -#}
     {%- if is_incremental() -%}
     {{ keyword }} uscc in (select uscc from {{ enterprise_scope_record('touched') }})
     {%- endif -%}
