@@ -13,7 +13,9 @@ Stages, each the same work as the pipeline's stage of that name:
   order (`benchmark.plan`);
 - gates: the statements Great Expectations sent to DuckDB for the raw suites (before the models) and the published
   suites (after them);
-- publish: `analytics` and `ops` copied, without personal columns, into a new serving file renamed into place.
+- publish: `analytics` and `ops` copied, without personal columns, into a new serving file renamed into place,
+  each table created first with the primary, unique and foreign keys and NOT NULL the pipeline's publication gives
+  it (the plan carries them), as the pipeline publishes a whole file.
 
 Documented differences: the raw layer is DuckDB tables rather than Parquet files and a JSON ledger; a CSV row's
 `_row_number` is its position in what `read_csv` returned; dbt's comments (persist_docs) are not written, so none
@@ -52,10 +54,12 @@ from ingestion.file_drops import (
 from ingestion.landing import LEDGER_COLUMNS, scan_landing
 from ingestion.sql import ident, literal
 from ingestion.typing import CONTROL_CHARACTERS, LINEAGE_KEYS, MISSING_MARKERS, code_lists, division_status, typing_sql
+from warehouse.constraints import Constraints, TableConstraints, creation_order
 from warehouse.publish import (
     PERSONAL_COLUMNS,
     PUBLISHED_SCHEMAS,
     SERVING_STORAGE_VERSION,
+    create_published_table,
 )
 
 FORBIDDEN = ("dagster", "dagster_dbt", "dbt", "great_expectations")
@@ -321,7 +325,9 @@ class Baseline:
         return len(statements)
 
     # publish ---------------------------------------------------------------------------------------------------
-    def publish(self) -> int:
+    def publish(self, constraints: Constraints) -> int:
+        """Every published table created with the keys the pipeline's publication gives it (`constraints`), the
+        tables a foreign key references first, then filled in bulk."""
         con = self.con
         serving = self.workdir / "serving.duckdb"
         tmp = temporary_beside(serving)
@@ -329,15 +335,25 @@ class Baseline:
         rows = 0
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA serving.{schema}")
-            tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'build' "
-                                 "AND schema_name = ? ORDER BY table_name", [schema]).fetchall()
-            for (name,) in tables:
-                columns = [c for (c,) in con.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE database_name = 'build' AND schema_name = ? "
-                    "AND table_name = ? ORDER BY column_index", [schema, name]).fetchall() if c not in PERSONAL_COLUMNS]
+            con.execute(f"USE serving.{schema}")  # where a foreign key's table is found
+            tables = [name for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'build' AND schema_name = ?",
+                [schema]).fetchall()]
+            keys = {name: c for (s, name), c in constraints.items() if s == schema}
+            created: set[str] = set()
+            for name in creation_order(tables, keys):
+                columns = con.execute(
+                    "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'build' "
+                    "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()
+                kept = [(c, data_type) for c, data_type in columns if c not in PERSONAL_COLUMNS]
+                table_keys = keys.get(name, TableConstraints()).without(PERSONAL_COLUMNS)
                 target = f"serving.{schema}.{ident(name)}"
-                con.execute(f"CREATE TABLE {target} AS SELECT {', '.join(map(ident, columns))} FROM build.{schema}.{ident(name)}")
+                create_published_table(con, target, kept, table_keys, created)
+                selected = ", ".join(ident(c) for c, _ in kept)
+                con.execute(f"INSERT INTO {target} ({selected}) SELECT {selected} FROM build.{schema}.{ident(name)}")
+                created.add(name)
                 rows += con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        con.execute("USE build.main")
         con.execute("DETACH serving")
         replace_durably(tmp, serving)
         return rows
@@ -371,7 +387,7 @@ def run(landing: Path, plan_path: Path, workdir: Path) -> dict:
     raw_statements = timed("gates", lambda: baseline.gates(plan.gates.get("raw", [])))
     built = timed("dbt build", lambda: baseline.build(plan))
     published_statements = timed("gates", lambda: baseline.gates(plan.gates.get("published", [])))
-    rows = timed("publish", baseline.publish)
+    rows = timed("publish", lambda: baseline.publish(plan.constraints))
     by_family = rows_read_by_family(baseline.con)
     baseline.con.close()
     return {

@@ -4,7 +4,9 @@
 - every model and data test dbt built, in the order it ran them, as the SQL dbt compiled for that run
   (`run_results.json` of the run's own dbt folder, `$NDC_HOME/dbt/runs/<run id>`);
 - the SQL Great Expectations sends to DuckDB for each gate stage, recorded from SQLAlchemy's cursor events while
-  the same suites are validated once more (`python -m benchmark.plan gates DB OUT`, in a process of its own).
+  the same suites are validated once more (`python -m benchmark.plan gates DB OUT`, in a process of its own);
+- the keys the published tables carry (warehouse/constraints.py, from the run's manifest), which the baseline's
+  serving file must carry too: creating them is work the publication does.
 
 The plan is a pickle: the gates' bound parameters keep their Python types.
 """
@@ -18,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
+from warehouse.constraints import TableConstraints, constraints_from_manifest
+from warehouse.publish import PUBLISHED_SCHEMAS
 
 # Statements GX and the SQLAlchemy dialect send to learn about the database, not to evaluate an expectation.
 _CATALOG_WORDS = ("information_schema", "pg_catalog", "duckdb_", "current_schema", "pragma ", "show ")
@@ -37,6 +42,7 @@ class Step:
 class Plan:
     steps: list[Step]  # dbt's execution order
     gates: dict[str, list[tuple[str, object]]]  # stage ("raw", "published") -> (statement, parameters)
+    constraints: dict[tuple[str, str], TableConstraints] = field(default_factory=dict)  # (schema, table) -> keys
 
     def save(self, path: Path) -> None:
         Path(path).write_bytes(pickle.dumps(self))
@@ -77,6 +83,12 @@ def dbt_steps(target: Path, build_db: Path) -> list[Step]:
             elif kind == "test":
                 steps.append(Step(uid, "test", None, result["compiled_code"], dbt_seconds=result["execution_time"]))
     return steps
+
+
+def published_keys(target: Path) -> dict[tuple[str, str], TableConstraints]:
+    """The keys the run's publication gave each published table, from its dbt folder's manifest."""
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    return constraints_from_manifest(manifest, PUBLISHED_SCHEMAS)
 
 
 def gate_statements(build_db: Path) -> dict[str, list[tuple[str, object]]]:

@@ -31,7 +31,7 @@ import psutil
 
 from benchmark.baseline import rows_read_by_family
 from benchmark.nightly import write_delivery
-from benchmark.plan import Plan, dbt_steps, run_target
+from benchmark.plan import Plan, dbt_steps, published_keys, run_target
 from benchmark.process import ChildRun, run_measured
 from ingestion.durable import write_json_atomically
 from ingestion.landing import scan_landing
@@ -179,7 +179,7 @@ def extract_plan(pipeline: PipelineRun, home: Path, work: Path) -> Path:
     plan_file = work / "plan.pkl"
     import pickle
 
-    Plan(steps, pickle.loads(gates_file.read_bytes())).save(plan_file)
+    Plan(steps, pickle.loads(gates_file.read_bytes()), published_keys(target)).save(plan_file)
     return plan_file
 
 

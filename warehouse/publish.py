@@ -244,13 +244,20 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str,
     return kept, (declared or TableConstraints()).without({c for c, _, _ in columns} - names)
 
 
-def _create(con: duckdb.DuckDBPyConnection, target: str, kept: list[tuple[str, str, str | None]],
-            keys: TableConstraints, created: set[str]) -> None:
-    """CREATE TABLE `target` with these columns and keys (foreign keys only to tables already `created`)."""
-    names = {c for c, _, _ in kept}
-    definitions = [f"{ident(c)} {data_type}{' NOT NULL' if c in keys.not_null else ''}" for c, data_type, _ in kept]
+def create_published_table(con: duckdb.DuckDBPyConnection, target: str, columns: list[tuple[str, str]],
+                           keys: TableConstraints, created: set[str]) -> None:
+    """CREATE TABLE `target` (a quoted name) with these (column, type) and keys, as a publication creates it: NOT
+    NULL, primary and unique keys on columns it has, foreign keys only to tables of its schema already `created`
+    (resolved in the connection's current schema). The benchmark's baseline creates its tables with it too."""
+    names = {c for c, _ in columns}
+    definitions = [f"{ident(c)} {data_type}{' NOT NULL' if c in keys.not_null else ''}" for c, data_type in columns]
     definitions += _key_clauses(keys, names, created)
     con.execute(f"CREATE TABLE {target} ({', '.join(definitions)})")
+
+
+def _create(con: duckdb.DuckDBPyConnection, target: str, kept: list[tuple[str, str, str | None]],
+            keys: TableConstraints, created: set[str]) -> None:
+    create_published_table(con, target, [(c, data_type) for c, data_type, _ in kept], keys, created)
 
 
 def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, name: str, comment: str | None,

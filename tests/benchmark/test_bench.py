@@ -90,6 +90,24 @@ def test_the_baseline_imports_no_orchestration(bench):
     assert figures["tiny"]["baseline_imported_forbidden_modules"] == []
 
 
+def served_keys(serving: Path) -> list[tuple]:
+    """Every key and NOT NULL a serving file's published tables carry, in a stable order."""
+    with duckdb.connect(str(serving), read_only=True) as con:
+        return con.execute(
+            "SELECT schema_name, table_name, constraint_type, constraint_column_names, referenced_table, "
+            "referenced_column_names FROM duckdb_constraints() WHERE schema_name IN ('analytics', 'ops') "
+            "AND constraint_type <> 'CHECK' ORDER BY ALL").fetchall()
+
+
+def test_the_baseline_publishes_the_keys_the_pipeline_publishes(bench):
+    """Creating the keys is publication work: the bare engine's serving file carries every one of the pipeline's."""
+    _, _, work = bench
+    pipeline = served_keys(work / "full" / "warehouse" / "serving.duckdb")
+    kinds = {kind for _, _, kind, *_ in pipeline}
+    assert {"PRIMARY KEY", "UNIQUE", "FOREIGN KEY", "NOT NULL"} <= kinds, kinds
+    assert served_keys(work / "full-work" / "baseline" / "db" / "serving.duckdb") == pipeline
+
+
 def test_the_nightly_delivery_corrects_earlier_years_and_is_published(bench):
     figures, _, work = bench
     nightly = figures["incremental"]
