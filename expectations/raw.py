@@ -18,6 +18,7 @@ Warnings, because data are missing, which never blocks publication:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from expectations.national import Bound, not_above, short_of
@@ -31,6 +32,7 @@ from expectations.rules import (
 )
 from expectations.suite import Build, Suite
 from ingestion.contracts import FAMILIES, LATEST_REVISION_ORDER, Family
+from ingestion.sql import literal
 
 CHANNELS = ("files", "api")
 LINEAGE_REQUIRED = ("_channel", "_source", "_source_sha256", "_loaded_at")
@@ -90,31 +92,48 @@ def family_batch(family: str) -> str:
     return " UNION ALL ".join(f"SELECT * FROM raw.{family}_{channel}" for channel in CHANNELS)
 
 
+def deliveries_batch(family: str, sources: Sequence[str]) -> str:
+    """The family's rows from the deliveries whose content hashes (`_source_sha256`) are `sources`, through both
+    channels: the rows a gate scoped to some deliveries judges one by one. An identical delivery landed earlier
+    comes along, which only judges more."""
+    listed = ", ".join(literal(s) for s in sorted(set(sources))) if sources else None
+    where = f"_source_sha256 IN ({listed})" if listed else "false"
+    return " UNION ALL ".join(f"SELECT * FROM raw.{family}_{channel} WHERE {where}" for channel in CHANNELS)
+
+
 def _latest(relation: str = "batch") -> str:
     return f"({latest_revisions(relation)}) latest"
 
 
-def conflicting_revisions(family: Family) -> Any:
+def conflicting_revisions(family: Family, every: str | None = None) -> Any:
+    """With `every` (a SELECT of every delivery's rows) the batch holds some deliveries only: the filings they
+    deliver are compared across every delivery (an earlier pair that passed passes again)."""
     content = ", ".join(k for k in family.keys if k not in ("filing_id", "revision"))
+    rows, of_batch = ("batch", "") if every is None else (
+        f"({every})", " WHERE filing_id IN (SELECT filing_id FROM batch)")
     # Only revisions delivered more than once are hashed: they are rare, and hashing every row is what costs.
     return no_rows(
         "one_content_per_revision",
-        "WITH repeated AS (SELECT filing_id, revision FROM batch GROUP BY filing_id, revision HAVING count(*) > 1) "
+        f"WITH candidates AS NOT MATERIALIZED (SELECT * FROM {rows} AS every_row{of_batch}), "
+        "repeated AS (SELECT filing_id, revision FROM candidates GROUP BY filing_id, revision HAVING count(*) > 1) "
         "SELECT b.filing_id, b.revision, count(*) AS deliveries, count(DISTINCT hash(" + content + ")) AS contents, "
         "min(b._source) AS first_source, max(b._source) AS last_source "
-        "FROM batch b JOIN repeated r ON b.filing_id = r.filing_id AND b.revision = r.revision "
+        "FROM candidates b JOIN repeated r ON b.filing_id = r.filing_id AND b.revision = r.revision "
         "GROUP BY b.filing_id, b.revision HAVING count(DISTINCT hash(" + content + ")) > 1",
         f"a {family.name} filing revision delivered more than once (through either channel) has one content",
     )
 
 
-def _zone_against_enterprises() -> str:
+def _zone_against_enterprises(zones: str = "batch") -> str:
+    """Each zone's report (the latest revision of each in `zones`) beside the enterprises filed as located in it.
+    Both sides change with either family's deliveries, so a gate scoped to some deliveries passes every zone
+    report here (`zones` a relation of them all)."""
     # Enterprises outside any zone are set aside before the latest revision is taken: most are, and a filing
     # moves between zones only by correction, which leaves its counts as they were.
     located = (f"(SELECT {', '.join(LATEST_REVISION_ORDER)}, filing_id, zone_code, period, uscc, employees FROM ("
                + family_batch("enterprise") + ") e WHERE zone_code IS NOT NULL) located")
     return (
-        f"WITH zones AS (SELECT * FROM {_latest()}), "
+        f"WITH zones AS (SELECT * FROM {_latest(zones)}), "
         f"firms AS (SELECT * FROM {_latest(located)}), "
         "filed AS (SELECT zone_code, period, count(DISTINCT uscc) AS enterprises, "
         "coalesce(sum(employees), 0) AS employees FROM firms GROUP BY zone_code, period) "
@@ -126,10 +145,10 @@ def _zone_against_enterprises() -> str:
     )
 
 
-def zone_covers_its_enterprises() -> Any:
+def zone_covers_its_enterprises(zones: str = "batch") -> Any:
     return no_rows(
         "zone_report_covers_its_enterprises",
-        _zone_against_enterprises()
+        _zone_against_enterprises(zones)
         + f" AND (coalesce(f.enterprises, 0) > z.enterprises * {1 + ZONE_TOLERANCE} "
         f"OR coalesce(f.employees, 0) > z.employees * {1 + ZONE_TOLERANCE})",
         "a zone reports at least the enterprises filed as located in it, and their employees "
@@ -176,18 +195,27 @@ def drift(family: str) -> Any:
     )
 
 
-def blocking(family: Family) -> Build:
+def blocking(family: Family, scoped: bool = False) -> Build:
+    """The blocking rules. `scoped`: the batch holds some deliveries only (`deliveries_batch`). A rule on each row
+    then judges those rows; a rule across rows reads every delivery, restricted where it can be to what those
+    rows can change: their filings' revisions, their periods' national totals. Every other row passed these rules
+    when it was judged, and still does."""
+    every = family_batch(family.name)
+    national = f"(SELECT * FROM ({every}) every_row WHERE period IN (SELECT period FROM batch)) batch_periods"
+
     def build(gxe: Any) -> list[Any]:
         return [
             *not_null(gxe, *family.required_keys, *LINEAGE_REQUIRED),
             gxe.ExpectColumnValuesToBeInSet(column="_channel", value_set=list(CHANNELS)),
-            conflicting_revisions(family),
+            conflicting_revisions(family, every if scoped else None),
             contract_violations(family, family.keys),
             *[gxe.ExpectColumnValueLengthsToEqual(column=f.key, value=18) for f in family.fields if f.uscc],
             *[in_reference(column, seed, key) for column, (seed, key) in CODES[family.name].items()],
             *[valid_in_period(*dated) for dated in DATED_CODES.get(family.name, ())],
-            *([not_above(NATIONAL[family.name], "batch", _latest)] if family.name in NATIONAL else []),
-            *([zone_covers_its_enterprises()] if family.name == "zone" else []),
+            *([not_above(NATIONAL[family.name], national if scoped else "batch", _latest)]
+              if family.name in NATIONAL else []),
+            *([zone_covers_its_enterprises(f"({every}) every_zone" if scoped else "batch")]
+              if family.name == "zone" else []),
         ]
 
     return build
@@ -218,3 +246,13 @@ def family_suites(family: Family) -> tuple[Suite, Suite]:
 
 
 SUITES: tuple[Suite, ...] = tuple(s for family in FAMILIES.values() for s in family_suites(family))
+
+
+def scoped_suite(suite: Suite, sources: Sequence[str]) -> Suite:
+    """A family's blocking suite judging only the deliveries whose content hashes are `sources` (see `blocking`).
+    Its warnings are about the family as a whole (drift, missing deliveries) and are never scoped."""
+    family = FAMILIES[suite.name.removeprefix("raw_")]
+    if not suite.blocking or suite.name != f"raw_{family.name}":
+        raise ValueError(f"only a family's blocking raw suite can be scoped to deliveries, not {suite.name}")
+    return Suite(suite.name, deliveries_batch(family.name, sources), blocking(family, scoped=True), suite.assets,
+                 blocking=True, description=suite.description)

@@ -185,12 +185,14 @@ def serve_api(data: Path, host: str, port: int, token: str, faults: str | None, 
 
 def run_config(full_refresh: bool = False, allow_shrink: bool = False, quiet: bool = False) -> dict:
     """The run configuration of the full-refresh job: console logging (errors only when quiet), dbt's --full-refresh
-    when asked, and publications allowed to shrink served tables when asked."""
+    and the raw gate over every delivery when asked, and publications allowed to shrink served tables when asked."""
     config: dict = {"loggers": {"console": {"config": {"log_level": "ERROR" if quiet else "INFO"}}}}
     if full_refresh:
         from orchestration.defs.dbt import DBT_ASSETS_NAME
+        from orchestration.defs.quality import op_name
 
         config.setdefault("ops", {})[DBT_ASSETS_NAME] = {"config": {"full_refresh": True}}
+        config["ops"][op_name("raw")] = {"config": {"every_delivery": True}}  # the raw gate judges every delivery too
     if allow_shrink:
         from orchestration.defs.publish import SERVING_DUCKDB, SERVING_POSTGRES
 

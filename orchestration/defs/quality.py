@@ -4,6 +4,10 @@ The raw layer's suites run as one check step before dbt builds anything, the pub
 after the build, each in one GX session. A blocking suite's check has
 severity ERROR and stops everything downstream when it fails, publication included; a warning suite's check has
 severity WARN and never stops anything.
+
+The raw step judges, of each family, the deliveries landed since its last passing raw gate, where that is sound,
+and every delivery otherwise (expectations/raw_scope.py); `ndc run --full-refresh` asks for every delivery
+(`every_delivery` in the step's config).
 """
 
 
@@ -16,6 +20,7 @@ from urllib.request import url2pathname
 
 import dagster as dg
 
+from expectations import raw_scope
 from expectations.published import REBUILT_YEARS
 from expectations.suite import Suite
 from expectations.suites import STAGES, for_stage
@@ -68,6 +73,12 @@ def check_metadata(result: Any, settings: Settings) -> dict[str, Any]:
     return metadata
 
 
+def _judged(scope: raw_scope.RawScope | None, suite: Suite) -> dict[str, Any]:
+    """What a raw family's blocking suite judged: every delivery, or those landed since its last passing gate."""
+    family = scope and scope.families.get(suite.name.removeprefix("raw_"))
+    return {"judged": family.describe()} if family and suite.blocking else {}
+
+
 def _description(suite: Suite) -> str:
     effect = "blocks publication on failure" if suite.blocking else "warns, never blocks"
     return f"Great Expectations suite `{suite.name}` ({effect}). {suite.description}".strip()
@@ -77,9 +88,18 @@ def _check_key(suite: Suite, asset) -> dg.AssetCheckKey:
     return dg.AssetCheckKey(dg.AssetKey(list(asset)), suite.check_name)
 
 
+class GateConfig(dg.Config):
+    every_delivery: bool = False  # the raw gate judges every landed delivery, not only those landed since it passed
+
+
 def selected_suites(suites: list[Suite], selected: set[dg.AssetCheckKey]) -> list[Suite]:
     """The suites a step must evaluate: those with at least one of their checks in the step's selection."""
     return [suite for suite in suites if any(_check_key(suite, asset) in selected for asset in suite.assets)]
+
+
+def op_name(stage: str) -> str:
+    """The name of a stage's gate step (the key of its config in a run's `ops`)."""
+    return f"gates_{stage}"
 
 
 def gates(stage: str) -> dg.AssetChecksDefinition:
@@ -93,9 +113,9 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
 
     # Subsettable: the UI launches any asset or selection with only the checks on it, and a gate step then
     # evaluates only the suites of the checks it was asked for.
-    @dg.multi_asset_check(specs=specs, name=f"gates_{stage}", can_subset=True,
+    @dg.multi_asset_check(specs=specs, name=op_name(stage), can_subset=True,
                           description=f"Great Expectations: {', '.join(s.name for s in suites)}")
-    def _gates(context: dg.AssetCheckExecutionContext, ndc: NdcResource):
+    def _gates(context: dg.AssetCheckExecutionContext, ndc: NdcResource, config: GateConfig):
         selected = context.selected_asset_check_keys
         chosen = selected_suites(suites, selected)
         if not chosen:
@@ -106,13 +126,22 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
         from expectations.runner import validate_suites  # imports Great Expectations: only when a gate runs
 
         settings = ndc.settings
+        scope = None
+        judged = chosen
+        if stage == "raw":
+            families = [s.name.removeprefix("raw_") for s in chosen if s.blocking]
+            scope = raw_scope.begin(settings.raw, settings.quality, families, config.every_delivery)
+            judged = scope.suites(chosen)
+            context.log.info(f"raw gates judge {scope.describe()}")
         # A year backfill rebuilt only its years: other years' new records wait for their own run.
         token = REBUILT_YEARS.set(rebuilt_years(*run_years(context.run.tags)))
         try:
-            results = {r.suite: r for r in validate_suites(settings.build_db, chosen, settings.quality,
+            results = {r.suite: r for r in validate_suites(settings.build_db, judged, settings.quality,
                                                            settings.duckdb_memory_limit)}
         finally:
             REBUILT_YEARS.reset(token)
+        if scope is not None:
+            raw_scope.finish(scope, settings.quality, raw_scope.passed_families(results.values(), judged))
         # Warnings first: a failed blocking result ends the step, and the warnings must still be recorded.
         for suite in sorted(chosen, key=lambda s: s.blocking):
             result = results[suite.name]
@@ -127,7 +156,7 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
                     passed=result.passed,
                     severity=dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN,
                     description=result.summary(),
-                    metadata=check_metadata(result, settings),
+                    metadata={**check_metadata(result, settings), **_judged(scope, suite)},
                 )
 
     return _gates
