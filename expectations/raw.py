@@ -19,6 +19,7 @@ Warnings, because data are missing, which never blocks publication:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from expectations.national import Bound, not_above, short_of
@@ -32,7 +33,7 @@ from expectations.rules import (
 )
 from expectations.suite import Build, Suite
 from ingestion.contracts import FAMILIES, LATEST_REVISION_ORDER, Family
-from ingestion.sql import literal
+from ingestion.landing import landed_rows
 
 CHANNELS = ("files", "api")
 LINEAGE_REQUIRED = ("_channel", "_source", "_source_sha256", "_loaded_at")
@@ -92,13 +93,13 @@ def family_batch(family: str) -> str:
     return " UNION ALL ".join(f"SELECT * FROM raw.{family}_{channel}" for channel in CHANNELS)
 
 
-def deliveries_batch(family: str, sources: Sequence[str]) -> str:
-    """The family's rows from the deliveries whose content hashes (`_source_sha256`) are `sources`, through both
-    channels: the rows a gate scoped to some deliveries judges one by one. An identical delivery landed earlier
-    comes along, which only judges more."""
-    listed = ", ".join(literal(s) for s in sorted(set(sources))) if sources else None
-    where = f"_source_sha256 IN ({listed})" if listed else "false"
-    return " UNION ALL ".join(f"SELECT * FROM raw.{family}_{channel} WHERE {where}" for channel in CHANNELS)
+def deliveries_batch(family: str, files: Sequence[Path]) -> str:
+    """The rows of these landed files of the family (both channels), as its raw views give them: the rows a gate
+    scoped to some deliveries judges one by one. Read from the files themselves: a query over the views opens every
+    landed file of the family, which costs more than judging a few new ones."""
+    return " UNION ALL ".join(
+        landed_rows([f for f in files if Path(f).name.startswith(f"{channel}__")], FAMILIES[family])
+        for channel in CHANNELS)
 
 
 def _latest(relation: str = "batch") -> str:
@@ -248,11 +249,12 @@ def family_suites(family: Family) -> tuple[Suite, Suite]:
 SUITES: tuple[Suite, ...] = tuple(s for family in FAMILIES.values() for s in family_suites(family))
 
 
-def scoped_suite(suite: Suite, sources: Sequence[str]) -> Suite:
-    """A family's blocking suite judging only the deliveries whose content hashes are `sources` (see `blocking`).
-    Its warnings are about the family as a whole (drift, missing deliveries) and are never scoped."""
+def scoped_suite(suite: Suite, files: Sequence[Path]) -> Suite:
+    """A family's blocking suite judging only the rows of these landed files (see `blocking`). Its warnings are
+    about the family as a whole (drift, missing deliveries) and are never scoped."""
     family = FAMILIES[suite.name.removeprefix("raw_")]
     if not suite.blocking or suite.name != f"raw_{family.name}":
         raise ValueError(f"only a family's blocking raw suite can be scoped to deliveries, not {suite.name}")
-    return Suite(suite.name, deliveries_batch(family.name, sources), blocking(family, scoped=True), suite.assets,
-                 blocking=True, description=suite.description)
+    return Suite(suite.name, deliveries_batch(family.name, files), blocking(family, scoped=True), suite.assets,
+                 blocking=True, description=suite.description,
+                 reads=tuple(f"raw.{family.name}_{channel}" for channel in CHANNELS))

@@ -28,14 +28,11 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
-import duckdb
-
 from expectations.raw import scoped_suite
 from expectations.suite import Suite
 from ingestion.contracts import FAMILIES
 from ingestion.durable import write_json_atomically
 from ingestion.reference import SEEDS
-from ingestion.sql import literal_list
 
 RECORD = "raw_judged.json"
 # What the rules are made of: their code, the filing contract and the reference data they read.
@@ -76,7 +73,7 @@ class FamilyScope:
     files: Stamps  # what the gate found landed
     new: list[str] | None = None  # the files landed since the last passing gate; None: every file is judged
     why_whole: str = ""
-    sources: list[str] = field(default_factory=list)  # the new files' content hashes (`_source_sha256`)
+    paths: list[Path] = field(default_factory=list)  # the new files, where they are
 
     def describe(self) -> str:
         if self.new is None:
@@ -97,7 +94,7 @@ class RawScope:
         for suite in suites:
             scope = self.families.get(suite.name.removeprefix("raw_"))
             if suite.blocking and scope is not None and scope.new is not None:
-                suite = scoped_suite(suite, scope.sources)
+                suite = scoped_suite(suite, scope.paths)
             scoped.append(suite)
         return scoped
 
@@ -143,19 +140,9 @@ def begin(raw_root: Path, quality_dir: Path, families: Iterable[str], every_deli
             scope.why_whole = "a delivery judged before was replaced or removed"
         else:
             scope.new = sorted(set(files) - set(before))
-            scope.sources = _sources([Path(raw_root) / name for name in scope.new])
+            scope.paths = [Path(raw_root) / name for name in scope.new]
         scopes[family] = scope
     return RawScope(digest, scopes)
-
-
-def _sources(files: Sequence[Path]) -> list[str]:
-    """The content hashes of the deliveries these landed files hold."""
-    if not files:
-        return []
-    with duckdb.connect(config={"threads": "1"}) as con:
-        found = con.execute(f"SELECT DISTINCT _source_sha256 FROM read_parquet({literal_list(files)}) "
-                            "WHERE _source_sha256 IS NOT NULL ORDER BY 1").fetchall()
-    return [sha for (sha,) in found]
 
 
 def finish(scope: RawScope, quality_dir: Path, passed: Iterable[str]) -> None:

@@ -232,6 +232,8 @@ def _with_docs(result: GateResult, index: str, page: str) -> GateResult:
 
 def _relation_names(suite: Suite) -> list[str]:
     """The relations a suite's batch reads: raw.zone_files and raw.zone_api for a family's channels."""
+    if suite.reads:
+        return list(suite.reads)
     if not suite.is_query:
         return [suite.batch]
     return list(dict.fromkeys(re.findall(r"\bFROM\s+([\w.]+)", suite.batch, flags=re.IGNORECASE)))

@@ -22,6 +22,7 @@ class Suite:
     assets: tuple[tuple[str, ...], ...]  # asset keys the result is reported on
     blocking: bool = True  # False: a warning that never stops publication (drift, missing deliveries)
     description: str = ""
+    reads: tuple[str, ...] = ()  # the relations the batch stands for, where it reads files rather than naming them
 
     @property
     def check_name(self) -> str:

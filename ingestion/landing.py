@@ -513,7 +513,7 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
         family = FAMILIES[name]
         for channel in CHANNELS:
             files = sorted(store.family_dir(name).glob(f"*/{channel}__*.parquet"))
-            body = _landed_select(files, landing_schema(family)) if files else _empty_select(landing_schema(family))
+            body = landed_rows(files, family)
             view = f"raw.{name}_{channel}"
             _define_view(con, view, body)
             counts[view] = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
@@ -549,6 +549,12 @@ def _define_view(con: duckdb.DuckDBPyConnection, view: str, body: str) -> None:
 
 def _parquet_select(files: list[Path]) -> str:
     return f"SELECT * FROM read_parquet({literal_list(files)})"
+
+
+def landed_rows(files: Iterable[Path], family: Family) -> str:
+    """A SELECT of these landed Parquet files' rows as the family's raw view gives them (none when no file)."""
+    files, schema = list(files), landing_schema(family)
+    return _landed_select(files, schema) if files else _empty_select(schema)
 
 
 def _landed_select(files: list[Path], schema: pa.Schema) -> str:

@@ -88,14 +88,17 @@ def test_only_the_new_delivery_is_judged_and_its_conflict_with_an_earlier_one_bl
 
     scope, results = judge(home)
     enterprise = scope.families["enterprise"]
-    assert enterprise.new == [planted] and enterprise.sources == [NEW_SOURCE]
+    assert enterprise.new == [planted] and enterprise.paths == [home / "raw" / planted]
     assert "the 1 file(s) landed since the last passing gate" in enterprise.describe()
     (suite,) = [s for s in scope.suites(for_stage("raw")) if s.name == "raw_enterprise"]
     with duckdb.connect(str(home / "warehouse" / "build.duckdb"), read_only=True) as con:
         assert con.execute(f"SELECT count(*) FROM ({suite.batch})").fetchone() == (2,)  # the new rows only
+    assert suite.reads == ("raw.enterprise_files", "raw.enterprise_api")  # where a failure's deliveries are found
     result = results["raw_enterprise"]
     assert not result.passed
     assert {"one_content_per_revision", "tech_field_in_ref_tech_fields"} <= failed_rules(result)
+    # The run's report names the deliveries holding the failing rows, the new one among them.
+    assert "landing/files__later_delivery.parquet.csv" in {d.source for d in result.deliveries}
     # The other families had nothing new: nothing to judge row by row, and they passed.
     assert scope.families["contract"].new == [] and results["raw_contract"].passed
 
