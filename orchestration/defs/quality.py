@@ -25,7 +25,7 @@ from expectations.published import REBUILT_YEARS
 from expectations.suite import Suite
 from expectations.suites import STAGES, for_stage
 from orchestration.partitions import rebuilt_years, run_years
-from orchestration.resources import NdcResource
+from orchestration.resources import NdcResource, RunLockResource
 from orchestration.settings import Settings
 
 
@@ -115,7 +115,10 @@ def gates(stage: str) -> dg.AssetChecksDefinition:
     # evaluates only the suites of the checks it was asked for.
     @dg.multi_asset_check(specs=specs, name=op_name(stage), can_subset=True,
                           description=f"Great Expectations: {', '.join(s.name for s in suites)}")
-    def _gates(context: dg.AssetCheckExecutionContext, ndc: NdcResource, config: GateConfig):
+    # The run lock: the step writes under NDC_HOME (Data Docs, the raw gate's record), and no landing may add files
+    # between the files the raw gate lists and those its views read.
+    def _gates(context: dg.AssetCheckExecutionContext, ndc: NdcResource, config: GateConfig,
+               run_lock: RunLockResource):
         selected = context.selected_asset_check_keys
         chosen = selected_suites(suites, selected)
         if not chosen:
