@@ -19,6 +19,7 @@ Warnings, because data are missing, which never blocks publication:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +256,5 @@ def scoped_suite(suite: Suite, files: Sequence[Path]) -> Suite:
     family = FAMILIES[suite.name.removeprefix("raw_")]
     if not suite.blocking or suite.name != f"raw_{family.name}":
         raise ValueError(f"only a family's blocking raw suite can be scoped to deliveries, not {suite.name}")
-    return Suite(suite.name, deliveries_batch(family.name, files), blocking(family, scoped=True), suite.assets,
-                 blocking=True, description=suite.description,
-                 reads=tuple(f"raw.{family.name}_{channel}" for channel in CHANNELS))
+    return replace(suite, batch=deliveries_batch(family.name, files), build=blocking(family, scoped=True),
+                   reads=tuple(f"raw.{family.name}_{channel}" for channel in CHANNELS))

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from expectations.raw import scoped_suite
 from expectations.suite import Suite
 from ingestion.contracts import FAMILIES
 from ingestion.durable import write_json_atomically
+from ingestion.landing import RawStore
 from ingestion.reference import SEEDS
 
 RECORD = "raw_judged.json"
@@ -59,21 +60,22 @@ def rules_digest() -> str:
 
 def landed_files(raw_root: Path, family: str) -> Stamps:
     """Every Parquet file the family's raw views read (both channels), with its size and modification time."""
-    root = Path(raw_root) / family
-    found: Stamps = {}
-    for path in sorted(root.glob("*/*__*.parquet")) if root.is_dir() else []:
-        stat = path.stat()
-        found[path.relative_to(raw_root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
-    return found
+    return {path.relative_to(raw_root).as_posix(): (stat.st_size, stat.st_mtime_ns)
+            for path in RawStore(raw_root).landed(family) for stat in [path.stat()]}
 
 
 @dataclass
 class FamilyScope:
     family: str
+    raw_root: Path
     files: Stamps  # what the gate found landed
     new: list[str] | None = None  # the files landed since the last passing gate; None: every file is judged
     why_whole: str = ""
-    paths: list[Path] = field(default_factory=list)  # the new files, where they are
+
+    @property
+    def paths(self) -> list[Path]:
+        """The new files, where they are."""
+        return [self.raw_root / name for name in self.new or ()]
 
     def describe(self) -> str:
         if self.new is None:
@@ -126,7 +128,7 @@ def begin(raw_root: Path, quality_dir: Path, families: Iterable[str], every_deli
     scopes = {}
     for family in families:
         files = landed_files(raw_root, family)
-        scope = FamilyScope(family, files)
+        scope = FamilyScope(family, Path(raw_root), files)
         before = (judged or {}).get(family)
         if every_delivery:
             scope.why_whole = "asked for"
@@ -140,7 +142,6 @@ def begin(raw_root: Path, quality_dir: Path, families: Iterable[str], every_deli
             scope.why_whole = "a delivery judged before was replaced or removed"
         else:
             scope.new = sorted(set(files) - set(before))
-            scope.paths = [Path(raw_root) / name for name in scope.new]
         scopes[family] = scope
     return RawScope(digest, scopes)
 

@@ -114,6 +114,10 @@ class RawStore:
     def family_dir(self, family: str) -> Path:
         return self.root / family
 
+    def landed(self, family: str, channel: str = "*") -> list[Path]:
+        """The family's landed Parquet files of one channel (every channel by default), as its raw views read them."""
+        return sorted(self.family_dir(family).glob(f"*/{channel}__*.parquet"))
+
     def ledger_path(self, family: str) -> Path:
         return self.root / "_deliveries" / f"{family}.jsonl"
 
@@ -226,7 +230,7 @@ class RawStore:
 
     def _drop_sources(self, family: str, channel: str, sources: set[str], keep: set[Path]) -> None:
         """Rewrite the raw files that hold rows of `sources` without them (a re-delivery replaces its rows)."""
-        candidates = [*self.family_dir(family).glob(f"*/{channel}__*.parquet"),
+        candidates = [*self.landed(family, channel),
                       *(self.root / "_quarantine" / family).glob(f"{channel}__*.parquet")]
         wanted = pa.array(sorted(sources), pa.string())
         for path in candidates:
@@ -512,7 +516,7 @@ def refresh_raw_schema(con: duckdb.DuckDBPyConnection, store: RawStore, families
     for name in families:
         family = FAMILIES[name]
         for channel in CHANNELS:
-            files = sorted(store.family_dir(name).glob(f"*/{channel}__*.parquet"))
+            files = store.landed(name, channel)
             body = landed_rows(files, family)
             view = f"raw.{name}_{channel}"
             _define_view(con, view, body)
